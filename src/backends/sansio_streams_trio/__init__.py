@@ -1,0 +1,7 @@
+"""sansio_streams_trio: asyncio's streams API on trio -- not written yet.
+
+The backend is planned (issue #4); until it lands, importing this package raises
+ImportError rather than offering a half-working API.
+"""
+
+raise ImportError("sansio_streams_trio is not implemented yet; see issue #4")
