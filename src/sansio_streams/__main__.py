@@ -35,5 +35,5 @@ def main() -> None:
     print(f"    at_eof() -> {buf.at_eof()}")
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # pragma: no cover - run by test_demo_runs_as_a_module
     main()

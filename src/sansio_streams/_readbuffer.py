@@ -54,9 +54,7 @@ def _size(value: object, name: str) -> int:
     try:
         return operator.index(value)  # type: ignore[arg-type]
     except TypeError:
-        raise TypeError(
-            f"{name} must be an integer, not {type(value).__name__}"
-        ) from None
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
 
 
 def _separators(separator: object) -> tuple[bytes, ...]:
@@ -81,6 +79,8 @@ def _separators(separator: object) -> tuple[bytes, ...]:
 
 
 _NEWLINE: Final = (b"\n",)
+_BytesLike: TypeAlias = bytes | bytearray | memoryview
+_Separator: TypeAlias = _BytesLike | tuple[_BytesLike, ...]
 
 
 class ReadBuffer:
@@ -109,6 +109,7 @@ class ReadBuffer:
     __slots__ = (
         "_buf",
         "_cache_end",
+        "_cache_left",
         "_eof",
         "_exception",
         "_limit",
@@ -131,9 +132,11 @@ class ReadBuffer:
         self._exception: BaseException | None = None
         self._paused = False
         # Line cache: the lines not yet returned, last line first (so pop() is
-        # O(1)), and how many bytes at the front of _buf the whole batch covers.
+        # O(1)), how many bytes at the front of _buf the whole batch covers, and
+        # how many of those are in the lines not yet returned.
         self._lines: list[bytes] = []
         self._cache_end = 0
+        self._cache_left = 0
         self._window = _MIN_WINDOW
         # Where a separator search may resume: no match starts before
         # _scan_offset in _buf, for the separators _scan_key.
@@ -141,7 +144,7 @@ class ReadBuffer:
         self._scan_offset = 0
         # get_buffer() lends the last _reserved bytes of _buf through _view.
         self._reserved = 0
-        self._view: memoryview | None = None
+        self._view = memoryview(b"")
 
     # ------------------------------------------------------------------ state
 
@@ -237,9 +240,7 @@ class ReadBuffer:
         if not self._reserved:
             raise RuntimeError("buffer_updated() called without get_buffer()")
         if not 0 <= nbytes <= self._reserved:
-            raise ValueError(
-                f"nbytes must be between 0 and {self._reserved}, not {nbytes}"
-            )
+            raise ValueError(f"nbytes must be between 0 and {self._reserved}, not {nbytes}")
         self._drop_reservation(keep=nbytes)
         self._check_pause()
 
@@ -252,9 +253,7 @@ class ReadBuffer:
     def set_exception(self, exc: BaseException) -> None:
         """Make every later read raise ``exc`` (before any buffered data)."""
         if not isinstance(exc, BaseException):
-            raise TypeError(
-                f"exc must be an exception instance, not {type(exc).__name__}"
-            )
+            raise TypeError(f"exc must be an exception instance, not {type(exc).__name__}")
         self._exception = exc
 
     # ---------------------------------------------------------------- reading
@@ -303,7 +302,7 @@ class ReadBuffer:
             return self._need_data()
         return self._take(n)
 
-    def readuntil(self, separator: bytes | tuple[bytes, ...] = b"\n") -> ReadResult:
+    def readuntil(self, separator: _Separator = b"\n") -> ReadResult:
         """Read up to and including ``separator`` (or the first of a tuple to end).
 
         Raises:
@@ -338,6 +337,7 @@ class ReadBuffer:
         lines = self._lines
         if lines:
             line = lines.pop()
+            self._cache_left -= len(line)
             if self._paused:
                 self._check_resume()
             return line
@@ -363,6 +363,7 @@ class ReadBuffer:
                 self._cache_end = sum(map(len, lines))
                 lines.reverse()
                 line = lines.pop()
+                self._cache_left = self._cache_end - len(line)
                 self._lines = lines
                 if self._paused:
                     self._check_resume()
@@ -411,9 +412,7 @@ class ReadBuffer:
 
     def _cache_consumed(self) -> int:
         """How many bytes at the front of _buf the line cache has handed out."""
-        if not self._cache_end:
-            return 0
-        return self._cache_end - sum(map(len, self._lines))
+        return self._cache_end - self._cache_left
 
     def _settle(self) -> None:
         """Make _buf hold exactly the unread bytes: drop what the line cache
@@ -427,14 +426,12 @@ class ReadBuffer:
                 self._window = _MIN_WINDOW
             consumed = self._cache_consumed()
             self._lines = []
-            self._cache_end = 0
+            self._cache_end = self._cache_left = 0
             self._consume(consumed)
 
     def _drop_reservation(self, keep: int = 0) -> None:
-        view = self._view
-        if view is not None:
-            self._view = None
-            view.release()
+        # Release our view first: a bytearray with live exports cannot resize.
+        self._view.release()
         unused = self._reserved - keep
         self._reserved = 0
         if unused:
@@ -442,11 +439,10 @@ class ReadBuffer:
 
     def _split_lines(self, window: int) -> list[bytes]:
         """The complete lines among the first ``window`` bytes of _buf, up to
-        (not including) the first one over the limit; nothing is consumed."""
+        (not including) the first one over the limit; nothing is consumed.
+        Callers make sure the window holds a newline."""
         buf = self._buf
         end = buf.rfind(b"\n", 0, window) + 1
-        if not end:
-            return []
         with memoryview(buf) as view:
             lines = io.BytesIO(view[:end]).readlines()
         limit = self._limit + 1
@@ -487,16 +483,12 @@ class ReadBuffer:
         # past the limit; with an unchanged buffer a fresh call reaches the same
         # offset, so check it even when there was nothing new to search.
         if offset > self._limit:
-            raise LimitOverrunError(
-                "Separator is not found, and chunk exceed the limit", offset
-            )
+            raise LimitOverrunError("Separator is not found, and chunk exceed the limit", offset)
         return -1
 
     def _check_match(self, start: int, end: int) -> int:
         if start > self._limit:
-            raise LimitOverrunError(
-                "Separator is found, but chunk is longer than limit", start
-            )
+            raise LimitOverrunError("Separator is found, but chunk is longer than limit", start)
         return end
 
     def _take(self, n: int) -> bytes:
@@ -519,8 +511,7 @@ class ReadBuffer:
 
     def _consume(self, n: int) -> None:
         """Discard the first ``n`` bytes of _buf."""
-        if n:
-            del self._buf[:n]
-            self._scan_key = None
+        del self._buf[:n]
+        self._scan_key = None
         if self._paused:
             self._check_resume()

@@ -28,9 +28,7 @@ def _as_bytes(data: object) -> bytes:
     if isinstance(data, bytearray | memoryview):
         # Copy: the caller may reuse a mutable buffer once write() returns.
         return bytes(data)
-    raise TypeError(
-        f"data argument must be a bytes-like object, not {type(data).__name__!r}"
-    )
+    raise TypeError(f"data argument must be a bytes-like object, not {type(data).__name__!r}")
 
 
 def _limits(high: int | None, low: int | None) -> tuple[int, int]:

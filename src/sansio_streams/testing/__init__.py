@@ -130,10 +130,10 @@ def parse_chunks(
             result = step(buf)
             if result is NEED_DATA:
                 return
-            results.append(result)  # type: ignore[arg-type]
-            if len(buf) == before and not buf.exception() and not buf.at_eof():
-                if before or not eof:
-                    raise AssertionError(f"step returned {result!r} without consuming bytes")
+            results.append(result)
+            stuck = len(buf) == before and not buf.exception() and not buf.at_eof()
+            if stuck and (before or not eof):
+                raise AssertionError(f"step returned {result!r} without consuming bytes")
 
     try:
         for chunk in chunks:

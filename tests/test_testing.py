@@ -1,0 +1,142 @@
+"""sansio_streams.testing: the helpers catch chunking bugs and pass correct parsers."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sansio_streams import NEED_DATA, NeedData, ReadBuffer
+from sansio_streams.testing import (
+    Outcome,
+    assert_chunking_invariant,
+    chunked,
+    chunkings,
+    parse_chunks,
+    split_at,
+)
+
+
+def read_line(buf: ReadBuffer) -> bytes | NeedData:
+    return buf.readline()
+
+
+class Frames:
+    """Frames of a 2-byte big-endian length then the payload; keeps state."""
+
+    def __init__(self) -> None:
+        self.size: int | None = None
+
+    def step(self, buf: ReadBuffer) -> bytes | NeedData:
+        if self.size is None:
+            header = buf.readexactly(2)
+            if header is NEED_DATA:
+                return NEED_DATA
+            (self.size,) = struct.unpack(">H", header)
+        payload = buf.readexactly(self.size)
+        if payload is not NEED_DATA:
+            self.size = None
+        return payload
+
+
+def frames(*payloads: bytes) -> bytes:
+    return b"".join(struct.pack(">H", len(p)) + p for p in payloads)
+
+
+def test_split_at() -> None:
+    assert split_at(b"abcdef", [2, 2, 5]) == [b"ab", b"", b"cde", b"f"]
+    assert split_at(b"", []) == [b""]
+    with pytest.raises(ValueError, match="sorted offsets"):
+        split_at(b"abc", [2, 1])
+    with pytest.raises(ValueError, match="sorted offsets"):
+        split_at(b"abc", [4])
+
+
+@given(st.data(), st.binary(max_size=40), st.booleans())
+def test_chunkings_join_back(data: st.DataObject, value: bytes, allow_empty: bool) -> None:
+    chunks = data.draw(chunkings(value, allow_empty=allow_empty))
+    assert b"".join(chunks) == value
+    if not allow_empty:
+        assert all(chunks)
+
+
+@given(chunked(st.binary(max_size=20)))
+def test_chunked_draws_value_and_chunking(pair: tuple[bytes, list[bytes]]) -> None:
+    value, chunks = pair
+    assert b"".join(chunks) == value
+
+
+LINES = st.lists(st.sampled_from([b"a", b"b", b"\n"]), max_size=200).map(b"".join)
+
+
+@given(chunked(LINES))
+def test_readline_is_chunking_invariant(pair: tuple[bytes, list[bytes]]) -> None:
+    data, chunks = pair
+    outcome = assert_chunking_invariant(lambda: read_line, data, chunks, limit=8)
+    if outcome.error is None:
+        assert b"".join(outcome.results) == data
+
+
+@given(chunked(st.lists(st.binary(max_size=300), max_size=5).map(lambda ps: frames(*ps))))
+def test_stateful_frame_parser_is_chunking_invariant(pair: tuple[bytes, list[bytes]]) -> None:
+    data, chunks = pair
+    outcome = assert_chunking_invariant(lambda: Frames().step, data, chunks)
+    assert outcome.error is None
+    assert frames(*outcome.results) == data
+
+
+def test_parse_chunks_records_results_error_and_leftover() -> None:
+    outcome = parse_chunks(Frames().step, [frames(b"abc", b"de"), b"\x00\x05ab"])
+    assert outcome.results == [b"abc", b"de"]
+    assert outcome.error is not None
+    error_type, args = outcome.error
+    assert issubclass(error_type, EOFError)
+    assert args == ("2 bytes read on a total of 5 expected bytes",)
+    assert outcome.remaining == 0
+    assert outcome.at_eof
+
+
+def test_parse_chunks_without_eof_leaves_bytes_buffered() -> None:
+    outcome = parse_chunks(read_line, [b"a\nb", b"c"], eof=False)
+    assert outcome == Outcome([b"a\n"], None, 2, False)
+
+
+def test_a_parser_that_depends_on_chunking_is_caught() -> None:
+    def greedy(buf: ReadBuffer) -> bytes | NeedData:
+        # Bug: returns whatever arrived, so results follow the chunk boundaries.
+        return buf.read(100)
+
+    with pytest.raises(AssertionError, match="one byte at a time"):
+        assert_chunking_invariant(lambda: greedy, b"hello")
+
+
+def test_a_parser_sharing_state_between_runs_is_caught() -> None:
+    shared = Frames()  # one instance for every run: state leaks between runs
+    data = frames(b"xy")
+    with pytest.raises(AssertionError, match="fed"):
+        assert_chunking_invariant(lambda: shared.step, data[:3], [data[:1], data[1:3]])
+
+
+def test_given_chunks_are_checked_too() -> None:
+    calls: list[int] = []
+
+    def counting(buf: ReadBuffer) -> bytes | NeedData:
+        result = buf.read(1)
+        if result is not NEED_DATA:
+            calls.append(len(result))
+        return result
+
+    assert_chunking_invariant(lambda: counting, b"abc", [b"a", b"bc"])
+    assert sum(calls) == 9  # three runs of three bytes
+    with pytest.raises(ValueError, match="do not join back"):
+        assert_chunking_invariant(lambda: counting, b"abc", [b"ab"])
+
+
+def test_a_step_that_makes_no_progress_is_reported() -> None:
+    def stuck(buf: ReadBuffer) -> bytes | NeedData:
+        return b"nothing consumed"
+
+    with pytest.raises(AssertionError, match="without consuming"):
+        parse_chunks(stuck, [b"abc"])
