@@ -74,9 +74,18 @@ LINES = st.lists(st.sampled_from([b"a", b"b", b"\n"]), max_size=200).map(b"".joi
 @given(chunked(LINES))
 def test_readline_is_chunking_invariant(pair: tuple[bytes, list[bytes]]) -> None:
     data, chunks = pair
-    outcome = assert_chunking_invariant(lambda: read_line, data, chunks, limit=8)
-    if outcome.error is None:
-        assert b"".join(outcome.results) == data
+    outcome = assert_chunking_invariant(lambda: read_line, data, chunks)
+    assert outcome.error is None
+    assert b"".join(outcome.results) == data
+
+
+def test_readline_over_the_limit_depends_on_chunking_and_is_caught() -> None:
+    # asyncio's rule: an over-limit line is discarded through its newline if the
+    # newline has arrived, else only what has arrived -- and the rest then reads
+    # as a line of its own.  A parser relying on readline() with a limit thus
+    # depends on chunking, and the helper says so.
+    with pytest.raises(AssertionError, match="one byte at a time"):
+        assert_chunking_invariant(lambda: read_line, b"x" * 20 + b"\nok\n", limit=8)
 
 
 @given(chunked(st.lists(st.binary(max_size=300), max_size=5).map(lambda ps: frames(*ps))))
