@@ -248,7 +248,7 @@ def test_readline_overrun_without_newline_discards_everything() -> None:
     assert buf.readline() == b"tail\n"
 
 
-def test_readline_cache_respects_the_limit() -> None:
+def test_readline_window_respects_the_limit() -> None:
     lines = [b"a\n", b"bb\n", b"x" * 30 + b"\n", b"c\n", b"d\n"]
     buf = fed(*lines, limit=10)
     assert buf.readline() == b"a\n"
@@ -267,7 +267,7 @@ def test_readline_second_line_over_the_limit() -> None:
     assert buf.readline() == b"b\n"
 
 
-def test_readline_cache_then_other_reads_see_the_same_bytes() -> None:
+def test_read_window_then_other_reads_see_the_same_bytes() -> None:
     data = b"".join(b"line %d\n" % i for i in range(100))
     buf = fed(data)
     assert buf.readline() == b"line 0\n"
@@ -282,7 +282,7 @@ def test_readline_cache_then_other_reads_see_the_same_bytes() -> None:
     assert rest(buf) == remaining
 
 
-def test_readline_cache_survives_feeding_and_eof() -> None:
+def test_read_window_survives_feeding_and_eof() -> None:
     buf = fed(b"a\nb\nc\npartial")
     assert buf.readline() == b"a\n"
     buf.feed_data(b" line\n")
@@ -293,7 +293,7 @@ def test_readline_cache_survives_feeding_and_eof() -> None:
     assert buf.readline() == b""
 
 
-def test_readline_cache_window_grows_and_stays_exact() -> None:
+def test_read_window_grows_and_stays_exact() -> None:
     lines = [b"%06d\n" % i for i in range(200_000)]  # 1.4 MB, past the largest window
     buf = fed(b"".join(lines))
     got = []
@@ -303,7 +303,7 @@ def test_readline_cache_window_grows_and_stays_exact() -> None:
     assert len(buf) == 0
 
 
-def test_readline_stored_exception_comes_before_cached_lines() -> None:
+def test_stored_exception_comes_before_windowed_bytes() -> None:
     buf = fed(b"a\nb\nc\n")
     assert buf.readline() == b"a\n"
     error = ConnectionResetError("gone")
@@ -491,7 +491,7 @@ def test_flow_control_resumes_for_pending_read_all() -> None:
     assert not buf.reading_paused
 
 
-def test_flow_control_through_line_cache_and_readline_overrun() -> None:
+def test_flow_control_through_read_window_and_readline_overrun() -> None:
     buf = ReadBuffer(limit=10)
     buf.feed_data(b"aaaa\n" * 5)  # 25 bytes
     assert buf.reading_paused
@@ -650,3 +650,70 @@ def test_error_reprs_are_helpful() -> None:
     assert long.endswith("...<1000 bytes>, expected=None)")
     assert len(long) < 120
     assert repr(LimitOverrunError("too long", 42)) == "LimitOverrunError('too long', consumed=42)"
+
+
+# ----------------------------------------------------------------- read window
+
+
+def test_small_frames_through_the_window_match_the_data() -> None:
+    payloads = [bytes([i % 251]) * (i % 37) for i in range(3000)]
+    data = b"".join(len(p).to_bytes(2, "big") + p for p in payloads)
+    buf = fed(data)
+    got = []
+    for _ in payloads:
+        header = buf.readexactly(2)
+        assert isinstance(header, bytes)
+        payload = buf.readexactly(int.from_bytes(header, "big"))
+        assert isinstance(payload, bytes)
+        got.append(payload)
+    assert got == payloads
+    assert len(buf) == 0
+    assert buf.readexactly(1) is NEED_DATA
+
+
+def test_window_serves_read_and_readuntil_exactly() -> None:
+    buf = fed(b"ab" + b"0123456789" * 10 + b"END")
+    assert buf.read(2) == b"ab"  # opens a window
+    assert buf.read(3) == b"012"
+    assert buf.readuntil(b"9") == b"3456789"
+    assert buf.readuntil(b"END") == b"0123456789" * 9 + b"END"
+    assert buf.read(5) is NEED_DATA
+
+
+def test_window_readuntil_respects_the_limit() -> None:
+    buf = fed(b"a\n" + b"x" * 20 + b"\n", limit=10)
+    assert buf.readline() == b"a\n"
+    with pytest.raises(LimitOverrunError) as info:
+        buf.readuntil(b"\n")
+    assert info.value.consumed == 20
+    assert len(buf) == 21
+
+
+def test_window_read_past_its_end_returns_everything_buffered() -> None:
+    buf = ReadBuffer()
+    buf.feed_data(b"h" + b"x" * 5000)  # more than the first window
+    assert buf.read(1) == b"h"
+    assert buf.read(10_000) == b"x" * 5000
+
+
+def test_window_then_read_all_and_incomplete() -> None:
+    buf = fed(b"12345678", eof=True)
+    assert buf.readexactly(2) == b"12"
+    with pytest.raises(IncompleteReadError) as info:
+        buf.readexactly(10)
+    assert info.value.partial == b"345678"
+    buf = fed(b"12345678", eof=True)
+    assert buf.readexactly(2) == b"12"
+    assert buf.read() == b"345678"
+
+
+def test_window_survives_get_buffer() -> None:
+    buf = fed(b"aa\nbb\n")
+    assert buf.readline() == b"aa\n"
+    view = buf.get_buffer(8)
+    view[:3] = b"cc\n"
+    del view
+    buf.buffer_updated(3)
+    assert buf.readline() == b"bb\n"
+    assert buf.readline() == b"cc\n"
+    assert len(buf) == 0

@@ -26,10 +26,12 @@ _RECEIVE_SIZE: Final = 2**16
 # Below this, bytes(buf[:n]) (two small copies) beats bytes(memoryview(buf)[:n])
 # (one copy, two extra objects); above it the memoryview wins (measured).
 _SMALL_COPY: Final = 4096
-# The line cache splits at most this many bytes at first, and doubles the window
-# each time readline() uses a whole batch.  A protocol that mixes readline() with
-# other reads (HTTP: header lines, then a body) thus wastes O(window) per switch,
-# while a stream of lines soon reaches _MAX_WINDOW.
+# The read window (see ReadBuffer) copies at most this many bytes at first.  It
+# doubles while small reads use most of each window, and falls back to the
+# minimum when another kind of read leaves most of one unused: a stream of
+# lines or small frames soon reaches _MAX_WINDOW, while a protocol that mixes
+# small and large reads (HTTP: header lines, then a body) wastes O(_MIN_WINDOW)
+# per switch.
 _MIN_WINDOW: Final = 1024
 _MAX_WINDOW: Final = 2**18
 
@@ -100,26 +102,26 @@ class ReadBuffer:
     Flow control: :attr:`reading_paused` says whether the producer should stop
     feeding for now.
 
-    Internals, for the curious: unread bytes live in one ``bytearray``.  A run of
-    ``readline()`` calls splits a window of it into lines at C speed and serves
-    them from a list (the *line cache*); the bytes stay in the bytearray until
-    the cache is used up or another operation needs them, so no data moves back.
+    Internals, for the curious: unread bytes live in one ``bytearray``.  After a
+    small read, the next bytes are copied once into a ``bytes`` *read window*;
+    the small reads that follow are slices of it (one copy each, no resizing),
+    while the bytes stay in the bytearray until the window is dropped, so
+    nothing ever moves back.
     """
 
     __slots__ = (
         "_buf",
-        "_cache_end",
-        "_cache_left",
         "_eof",
         "_exception",
         "_limit",
-        "_lines",
         "_paused",
+        "_pos",
         "_reserved",
         "_scan_key",
         "_scan_offset",
         "_view",
         "_window",
+        "_window_size",
     )
 
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
@@ -131,13 +133,12 @@ class ReadBuffer:
         self._eof = False
         self._exception: BaseException | None = None
         self._paused = False
-        # Line cache: the lines not yet returned, last line first (so pop() is
-        # O(1)), how many bytes at the front of _buf the whole batch covers, and
-        # how many of those are in the lines not yet returned.
-        self._lines: list[bytes] = []
-        self._cache_end = 0
-        self._cache_left = 0
-        self._window = _MIN_WINDOW
+        # The read window: a copy of the first len(_window) bytes of _buf, of
+        # which the first _pos are read (and still in _buf until the window is
+        # dropped).  Empty when there is no window; then _pos is 0.
+        self._window = b""
+        self._pos = 0
+        self._window_size = _MIN_WINDOW
         # Where a separator search may resume: no match starts before
         # _scan_offset in _buf, for the separators _scan_key.
         self._scan_key: tuple[bytes, ...] | None = None
@@ -155,7 +156,7 @@ class ReadBuffer:
 
     def __len__(self) -> int:
         """The number of bytes buffered and not yet read."""
-        return len(self._buf) - self._reserved - self._cache_consumed()
+        return len(self._buf) - self._reserved - self._pos
 
     def at_eof(self) -> bool:
         """Return True if the buffer is empty and :meth:`feed_eof` was called."""
@@ -266,6 +267,16 @@ class ReadBuffer:
         EOF, then every buffered byte.  Unlike asyncio, ``read(-1)`` keeps the
         bytes buffered while it waits, so abandoning it loses nothing.
         """
+        window = self._window
+        if window and n.__class__ is int and n > 0 and self._exception is None:
+            pos = self._pos
+            end = pos + n
+            if end <= len(window):
+                # _slice(pos, end), inlined: a hot path.
+                self._pos = end
+                if self._paused:
+                    self._check_resume()
+                return window[pos:end]
         n = _size(n, "n")
         if self._exception is not None:
             raise self._exception
@@ -288,6 +299,16 @@ class ReadBuffer:
             IncompleteReadError: EOF came first; ``partial`` holds every
                 buffered byte and the buffer is emptied.
         """
+        window = self._window
+        if window and n.__class__ is int and n > 0 and self._exception is None:
+            pos = self._pos
+            end = pos + n
+            if end <= len(window):
+                # _slice(pos, end), inlined: a hot path.
+                self._pos = end
+                if self._paused:
+                    self._check_resume()
+                return window[pos:end]
         n = _size(n, "n")
         if n < 0:
             raise ValueError("readexactly size can not be less than zero")
@@ -311,6 +332,13 @@ class ReadBuffer:
             IncompleteReadError: EOF before a separator; ``partial`` holds every
                 buffered byte and the buffer is emptied.
         """
+        window = self._window
+        if window and separator.__class__ is bytes and separator and self._exception is None:
+            # The window is a prefix of the buffer: its first match is the first.
+            pos = self._pos
+            start = window.find(separator, pos)
+            if start >= 0 and start - pos <= self._limit:
+                return self._slice(pos, start + len(separator))
         seps = separator if separator is _NEWLINE else _separators(separator)
         if self._exception is not None:
             raise self._exception
@@ -334,15 +362,17 @@ class ReadBuffer:
         """
         if self._exception is not None:
             raise self._exception
-        lines = self._lines
-        if lines:
-            line = lines.pop()
-            self._cache_left -= len(line)
-            if self._paused:
-                self._check_resume()
-            return line
-        if self._cache_end or self._reserved:
-            self._settle()
+        window = self._window
+        if window:
+            pos = self._pos
+            end = window.find(b"\n", pos) + 1
+            if end and end - pos <= self._limit + 1:
+                # _slice(pos, end), inlined: this is the hottest path.
+                self._pos = end
+                if self._paused:
+                    self._check_resume()
+                return window[pos:end]
+        self._settle()
         buf = self._buf
         try:
             end = self._find(_NEWLINE)
@@ -354,20 +384,6 @@ class ReadBuffer:
             raise ValueError(exc.args[0]) from exc
         if end < 0:
             return self._take(len(buf)) if self._eof else self._need_data()
-        window = self._window
-        if window > end and buf.find(b"\n", end, window) >= 0:
-            # Two lines or more: split them all at once (see _MIN_WINDOW).
-            lines = self._split_lines(window)
-            if len(lines) > 1:
-                self._window = min(window * 2, _MAX_WINDOW)
-                self._cache_end = sum(map(len, lines))
-                lines.reverse()
-                line = lines.pop()
-                self._cache_left = self._cache_end - len(line)
-                self._lines = lines
-                if self._paused:
-                    self._check_resume()
-                return line
         return self._take(end)
 
     def readline_batch(self) -> list[bytes]:
@@ -389,9 +405,19 @@ class ReadBuffer:
             self._scan_key = _NEWLINE
             self._scan_offset = len(buf)
             return []
-        lines = self._split_lines(len(buf))
-        if lines:
-            self._consume(sum(map(len, lines)))
+        end = buf.rfind(b"\n") + 1
+        with memoryview(buf) as view:
+            # BytesIO.readlines() splits at b"\n" only, at C speed.
+            lines = io.BytesIO(view[:end]).readlines()
+        limit = self._limit + 1
+        if max(map(len, lines)) > limit:
+            for index, line in enumerate(lines):  # pragma: no branch
+                if len(line) > limit:
+                    del lines[index:]
+                    end = sum(map(len, lines))
+                    break
+        if end:
+            self._consume(end)
         return lines
 
     # ------------------------------------------------------------- internals
@@ -410,24 +436,23 @@ class ReadBuffer:
         if len(self) <= self._limit:
             self._paused = False
 
-    def _cache_consumed(self) -> int:
-        """How many bytes at the front of _buf the line cache has handed out."""
-        return self._cache_end - self._cache_left
-
     def _settle(self) -> None:
-        """Make _buf hold exactly the unread bytes: drop what the line cache
-        handed out and any get_buffer() reservation."""
+        """Make _buf hold exactly the unread bytes: drop the read window (and the
+        bytes read through it) and any get_buffer() reservation."""
         if self._reserved:
             self._drop_reservation()
-        if self._cache_end:
-            if self._lines:
-                # Another kind of read interrupts a run of readline(): start the
-                # next run with a small window again.
-                self._window = _MIN_WINDOW
-            consumed = self._cache_consumed()
-            self._lines = []
-            self._cache_end = self._cache_left = 0
-            self._consume(consumed)
+        window = self._window
+        if window:
+            pos = self._pos
+            # Grow the next window if small reads used most of this one, else
+            # start small again (see _MIN_WINDOW).
+            if 2 * pos >= len(window):
+                self._window_size = min(2 * self._window_size, _MAX_WINDOW)
+            else:
+                self._window_size = _MIN_WINDOW
+            self._window = b""
+            self._pos = 0
+            self._consume(pos)
 
     def _drop_reservation(self, keep: int = 0) -> None:
         # Release our view first: a bytearray with live exports cannot resize.
@@ -436,22 +461,6 @@ class ReadBuffer:
         self._reserved = 0
         if unused:
             del self._buf[len(self._buf) - unused :]
-
-    def _split_lines(self, window: int) -> list[bytes]:
-        """The complete lines among the first ``window`` bytes of _buf, up to
-        (not including) the first one over the limit; nothing is consumed.
-        Callers make sure the window holds a newline."""
-        buf = self._buf
-        end = buf.rfind(b"\n", 0, window) + 1
-        with memoryview(buf) as view:
-            lines = io.BytesIO(view[:end]).readlines()
-        limit = self._limit + 1
-        if max(map(len, lines)) > limit:
-            for index, line in enumerate(lines):  # pragma: no branch
-                if len(line) > limit:
-                    del lines[index:]
-                    break
-        return lines
 
     def _find(self, seps: tuple[bytes, ...]) -> int:
         """Return where the shortest match of ``seps`` ends, or -1.
@@ -497,17 +506,33 @@ class ReadBuffer:
         if n >= len(buf):
             data = bytes(buf)
             buf.clear()
-        else:
-            if n < _SMALL_COPY:
-                data = bytes(buf[:n])
+        elif n < _SMALL_COPY:
+            # A small read with more buffered: small reads tend to come in runs
+            # (lines, frame headers), so serve this one and the next ones from a
+            # read window.
+            size = max(n, min(len(buf), self._window_size))
+            if size < _SMALL_COPY:
+                window = bytes(buf[:size])
             else:
                 with memoryview(buf) as view:
-                    data = bytes(view[:n])
+                    window = view[:size].tobytes()
+            self._window = window
+            return self._slice(0, n)
+        else:
+            with memoryview(buf) as view:
+                data = view[:n].tobytes()
             del buf[:n]
         self._scan_key = None
         if self._paused:
             self._check_resume()
         return data
+
+    def _slice(self, start: int, end: int) -> bytes:
+        """Read window[start:end]; ``start`` is _pos."""
+        self._pos = end
+        if self._paused:
+            self._check_resume()
+        return self._window[start:end]
 
     def _consume(self, n: int) -> None:
         """Discard the first ``n`` bytes of _buf."""
