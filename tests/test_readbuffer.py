@@ -8,6 +8,7 @@ this file pins each rule down by name, plus what asyncio has no counterpart for
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import pickle
 
 import pytest
@@ -573,6 +574,26 @@ def test_buffer_updated_validates_and_keeps_state() -> None:
     del view
     buf.buffer_updated(1)
     assert buf.read(5) == b"q"
+
+
+def test_buffer_updated_while_the_caller_still_holds_the_view() -> None:
+    # uvloop keeps its export of the view while it calls buffer_updated().
+    buf = fed(b"a")
+    view = buf.get_buffer(8)
+    view[:3] = b"bc\n"
+    held = (ctypes.c_char * 8).from_buffer(view)  # an export, as uvloop's
+    buf.buffer_updated(3)
+    assert len(buf) == 4
+    with pytest.raises(RuntimeError, match="without get_buffer"):
+        buf.buffer_updated(1)
+    del held
+    assert buf.readline() == b"abc\n"
+    assert len(buf) == 0
+    view = buf.get_buffer(4)
+    view[:2] = b"d\n"
+    del view
+    buf.buffer_updated(2)
+    assert buf.readline() == b"d\n"
 
 
 def test_buffer_updated_zero_is_no_data() -> None:

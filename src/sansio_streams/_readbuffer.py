@@ -9,6 +9,7 @@ calls the same method again.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import io
 import operator
@@ -113,6 +114,7 @@ class ReadBuffer:
         "_buf",
         "_eof",
         "_exception",
+        "_lent",
         "_limit",
         "_paused",
         "_pos",
@@ -143,9 +145,13 @@ class ReadBuffer:
         # _scan_offset in _buf, for the separators _scan_key.
         self._scan_key: tuple[bytes, ...] | None = None
         self._scan_offset = 0
-        # get_buffer() lends the last _reserved bytes of _buf through _view.
+        # get_buffer() lends the last _reserved bytes of _buf through _view;
+        # _lent until buffer_updated().  The view is released and the unused
+        # space given back as soon as nobody else holds a view of the buffer
+        # (see buffer_updated()); until then _reserved counts that space.
         self._reserved = 0
-        self._view = memoryview(b"")
+        self._view: memoryview | None = None
+        self._lent = False
 
     # ------------------------------------------------------------------ state
 
@@ -204,7 +210,7 @@ class ReadBuffer:
         """
         if self._eof:
             raise RuntimeError("feed_data() called after feed_eof()")
-        if self._reserved:
+        if self._reserved or self._view is not None:
             self._drop_reservation()
         try:
             self._buf += data
@@ -226,28 +232,35 @@ class ReadBuffer:
         if self._eof:
             raise RuntimeError("get_buffer() called after feed_eof()")
         sizehint = _size(sizehint, "sizehint")
-        if self._reserved:
+        if self._reserved or self._view is not None:
             self._drop_reservation()
         size = sizehint if sizehint > 0 else _RECEIVE_SIZE
         start = len(self._buf)
         self._buf += bytes(size)
         self._reserved = size
-        self._view = memoryview(self._buf)[start:]
-        return self._view
+        self._lent = True
+        view = self._view = memoryview(self._buf)[start:]
+        return view
 
     def buffer_updated(self, nbytes: int) -> None:
         """Take ``nbytes`` written at the start of the last :meth:`get_buffer` view."""
         nbytes = _size(nbytes, "nbytes")
-        if not self._reserved:
+        if not self._lent:
             raise RuntimeError("buffer_updated() called without get_buffer()")
         if not 0 <= nbytes <= self._reserved:
             raise ValueError(f"nbytes must be between 0 and {self._reserved}, not {nbytes}")
-        self._drop_reservation(keep=nbytes)
+        self._lent = False
+        self._reserved -= nbytes
+        # uvloop (unlike asyncio) still holds its export of the view while it
+        # calls buffer_updated(); then the view cannot be released yet, and the
+        # unused space is given back by the next call instead.
+        with contextlib.suppress(BufferError):
+            self._drop_reservation()
         self._check_pause()
 
     def feed_eof(self) -> None:
         """Record that the peer will send nothing more."""
-        if self._reserved:
+        if self._reserved or self._view is not None:
             self._drop_reservation()
         self._eof = True
 
@@ -439,7 +452,7 @@ class ReadBuffer:
     def _settle(self) -> None:
         """Make _buf hold exactly the unread bytes: drop the read window (and the
         bytes read through it) and any get_buffer() reservation."""
-        if self._reserved:
+        if self._reserved or self._view is not None:
             self._drop_reservation()
         window = self._window
         if window:
@@ -454,13 +467,20 @@ class ReadBuffer:
             self._pos = 0
             self._consume(pos)
 
-    def _drop_reservation(self, keep: int = 0) -> None:
-        # Release our view first: a bytearray with live exports cannot resize.
-        self._view.release()
-        unused = self._reserved - keep
-        self._reserved = 0
-        if unused:
-            del self._buf[len(self._buf) - unused :]
+    def _drop_reservation(self) -> None:
+        """Release the lent view and give back its unused space.
+
+        Raises BufferError while someone else holds a view of the buffer; what
+        is not done yet is done by the next call.
+        """
+        self._lent = False
+        if self._view is not None:
+            # Release ours first: a bytearray with live exports cannot resize.
+            self._view.release()
+            self._view = None
+        if self._reserved:
+            del self._buf[len(self._buf) - self._reserved :]
+            self._reserved = 0
 
     def _find(self, seps: tuple[bytes, ...]) -> int:
         """Return where the shortest match of ``seps`` ends, or -1.
