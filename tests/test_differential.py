@@ -4,7 +4,15 @@ Hypothesis drives both with the same random events -- ``feed_data`` (bytes rich 
 separator bytes, empty chunks, separators split across chunks), ``feed_eof``,
 ``set_exception`` -- and the same reads, and after every step compares each
 outcome (the bytes, NEED_DATA against "the coroutine waits", or the exception),
-``len()`` of the buffers, ``at_eof()`` and ``exception()``.
+``len()`` of the buffers, ``at_eof()``, ``exception()`` and, before EOF,
+``reading_paused`` against the reader's flow control (it gets a do-nothing
+transport).  The core is also fed through ``get_buffer()``/``buffer_updated()``
+(with the view still exported during the call, as uvloop does) and with
+bytearrays and memoryviews scribbled over once fed.  After EOF or an exception,
+a rule may start over with fresh objects.  Example tests then run the same
+machine through small exhaustive scripts at the edges random steps reach only
+now and then: line lengths at the limit, reads across the core's read window,
+separator searches interrupted by other reads.
 
 How asyncio is stepped
 ----------------------
@@ -46,6 +54,8 @@ when it is cancelled, the core must give exactly those bytes to the next read.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import pickle
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -55,6 +65,7 @@ from typing import Any, TypeAlias, cast
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from sansio_streams import DEFAULT_LIMIT, NEED_DATA, ReadBuffer, ReadResult
@@ -122,6 +133,16 @@ def _aio_waiter(reader: asyncio.StreamReader) -> asyncio.Future[Any] | None:
     return cast("asyncio.Future[Any] | None", vars(reader)["_waiter"])
 
 
+class _Transport(asyncio.Transport):
+    """Just enough transport for StreamReader's flow control."""
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
 def _assert_same_exception(
     what: str, core: BaseException, aio: BaseException, stored: BaseException | None
 ) -> None:
@@ -151,6 +172,12 @@ def _label(what: str, outcome: Outcome) -> str:
     return f"{what.partition('(')[0]}{' resumed' if 'resumed' in what else ''}: {kind}"
 
 
+def _event(label: str) -> None:
+    # The machine also runs outside Hypothesis, in the example tests below.
+    if currently_in_test_context():
+        event(label)
+
+
 def _assert_same(
     what: str, core: Outcome, aio: Outcome, stored: BaseException | None = None
 ) -> None:
@@ -176,15 +203,16 @@ TOKENS = st.sampled_from(
 )
 # Small chunks: separators (and halves of them) at every position, empty chunks.
 SMALL_CHUNKS = st.lists(TOKENS, max_size=8).map(b"".join)
-# Bulk chunks: many short lines at once -- past the core's line-cache window
-# (1024 bytes) and its small-copy threshold (4096 bytes).
+# Bulk chunks: many short lines at once -- past the core's read window (1 KiB
+# at first) and its small-copy size (4 KiB).
 LINES = st.lists(TOKENS, max_size=5).map(lambda tokens: b"".join(tokens) + b"\n")
 BULK = st.builds(lambda line, count: line * count, LINES, st.integers(1, 700))
 CHUNKS = st.integers(0, 5).flatmap(lambda pick: BULK if pick == 0 else SMALL_CHUNKS)
 # How a chunk reaches each side: asyncio always gets bytes; the core gets a
 # bytearray or memoryview that is scribbled over once fed (it must copy), or
-# the bytes are written through get_buffer() with this size hint.
-FORMS = st.sampled_from(["bytes", "bytearray", "memoryview", "get_buffer"])
+# the bytes are written through get_buffer() with a size hint -- and maybe with
+# the view still exported during buffer_updated(), as uvloop does.
+FORMS = st.sampled_from(["bytes", "bytearray", "memoryview", "get_buffer", "get_buffer_held"])
 SIZE_HINTS = st.sampled_from(["none", "zero", "exact", "more"])
 
 # Small sizes, and sizes at the core's internal thresholds (its read window
@@ -240,6 +268,7 @@ class ReadBufferVsStreamReader(RuleBasedStateMachine):
     def _fresh(self, limit: int) -> None:
         self.limit = limit
         self.reader = asyncio.StreamReader(limit=limit, loop=self.loop)
+        self.reader.set_transport(_Transport())
         self.buf = ReadBuffer(limit)
         self.eof = False
         self.stored: BaseException | None = None
@@ -279,6 +308,13 @@ class ReadBufferVsStreamReader(RuleBasedStateMachine):
             assert not self.buf.at_eof()
         else:
             assert self.buf.at_eof() == self.reader.at_eof()
+        # Flow control, where it matters: before EOF, with the same bytes.
+        # (While read(-1) waits, both have unpaused the producer.)
+        if not self.eof and not self.lost:
+            paused = vars(self.reader)["_paused"]
+            assert self.buf.reading_paused == paused, (
+                f"core paused: {not paused}, asyncio: {paused}"
+            )
 
     # ---------------------------------------------------------------- reads
 
@@ -311,7 +347,7 @@ class ReadBufferVsStreamReader(RuleBasedStateMachine):
         aio = _drive(lambda: coro.send(None))
         core = _call_core(core_call)
         _assert_same(what, core, aio, self.stored)
-        event(_label(what, aio))
+        _event(_label(what, aio))
         if isinstance(aio, Waiting):
             assert aio.waiter is not None
             assert aio.waiter is _aio_waiter(reader)
@@ -329,7 +365,7 @@ class ReadBufferVsStreamReader(RuleBasedStateMachine):
             aio = _drive(lambda: self.reader.readline().send(None))
             _assert_same("readline_batch()", Raised(exc), aio, self.stored)
             return
-        event(f"readline_batch: {min(len(lines), 3)} lines")
+        _event(f"readline_batch: {min(len(lines), 3)} lines")
         for line in lines:
             coro = self.reader.readline()
             aio = _drive(lambda: coro.send(None))  # noqa: B023  # called at once
@@ -386,7 +422,7 @@ class ReadBufferVsStreamReader(RuleBasedStateMachine):
         aio = _drive(lambda: pending.coro.send(None))
         core = _call_core(pending.core_call)
         _assert_same(f"{pending.what} resumed", core, aio, self.stored)
-        event(_label(f"{pending.what} resumed", aio))
+        _event(_label(f"{pending.what} resumed", aio))
         if isinstance(aio, Waiting):
             assert aio.waiter is not None
             assert aio.waiter is _aio_waiter(self.reader)
@@ -409,14 +445,21 @@ class ReadBufferVsStreamReader(RuleBasedStateMachine):
 
     def _feed(self, chunk: bytes, form: str = "bytes", hint: str = "none") -> None:
         buf = self.buf
-        if form == "get_buffer":
+        if form.startswith("get_buffer"):
             sizehint = {"none": -1, "zero": 0, "exact": len(chunk), "more": len(chunk) + 7}[hint]
+            before = len(buf)
             view = buf.get_buffer(sizehint)
             assert len(view) >= len(chunk)
             view[: len(chunk)] = chunk
             # Bytes written past nbytes are not data.
             view[len(chunk) :] = b"\n" * (len(view) - len(chunk))
+            # PickleBuffer holds a buffer export of the view, as uvloop's C code
+            # does while it calls buffer_updated().
+            held = pickle.PickleBuffer(view) if form == "get_buffer_held" else None
             buf.buffer_updated(len(chunk))
+            assert len(buf) == before + len(chunk)
+            if held is not None:
+                held.release()
         elif form == "bytes":
             buf.feed_data(chunk)
         else:
@@ -507,7 +550,7 @@ class ReadBufferVsStreamReader(RuleBasedStateMachine):
 
 
 ReadBufferVsStreamReader.TestCase.settings = settings(
-    max_examples=500, stateful_step_count=50, deadline=None
+    max_examples=1000, stateful_step_count=50, deadline=None
 )
 TestReadBufferVsStreamReader = ReadBufferVsStreamReader.TestCase
 
@@ -606,5 +649,149 @@ def test_read_all_failure_keeps_the_bytes_asyncio_loses() -> None:
         assert info.value is exc
         assert not _aio_buffer(reader)  # asyncio lost "hello world"
         assert len(buf) == 11
+    finally:
+        loop.close()
+
+
+# ------------------------------------------------ edges, exhaustively
+#
+# The same machine, driven by hand through small exhaustive scripts: the edges
+# random steps reach only now and then.
+
+
+def _script(
+    limit: int, data: bytes, steps: list[tuple[str, ReadArg]], *, eof_completes: bool = True
+) -> None:
+    """Feed ``data``, run ``steps`` and compare after each.
+
+    A step is a read, ``("feed", bytes)`` or ``("cancel", None)`` (of the pending
+    read, if any).  With ``eof_completes``, EOF completes a read that waits.
+    """
+    machine = ReadBufferVsStreamReader()
+    try:
+        machine.make(limit)
+        machine._feed(data)
+        machine.same_state()
+        for kind, arg in steps:
+            if kind == "feed":
+                assert isinstance(arg, bytes)
+                machine._feed(arg)
+            elif kind == "cancel":
+                if machine.pending is not None:
+                    machine.cancel()
+            else:
+                machine._read(kind, arg)
+            machine.same_state()
+            if eof_completes and machine.pending is not None:
+                machine.feed_eof()
+                machine.same_state()
+    except AssertionError as exc:
+        raise AssertionError(f"limit={limit} data={data[:40]!r} steps={steps}: {exc}") from exc
+    finally:
+        machine.teardown()
+
+
+def test_lines_at_the_limit_edges() -> None:
+    # Line bodies of limit - 1, limit and limit + 1 bytes, alone or after a
+    # short line (the core then serves them from its read window).
+    for limit, delta, before, end in itertools.product(
+        [1, 2, 3, 16], [-1, 0, 1], [b"", b"\n", b"ab\n", b"abc\r\n"], [b"\n", b"\r\n", b"ab"]
+    ):
+        data = before + b"x" * (limit + delta) + end + b"tail\n"
+        scripts: list[list[tuple[str, ReadArg]]] = [
+            [("readline", None)] * 4,
+            [("readuntil", b"\n")] * 4,
+            [("readuntil", end)] * 4,
+            [("readline_batch", None), ("readline", None), ("readline", None)],
+            [("read", 1), ("readline", None), ("readuntil", end), ("readline", None)],
+            [("readexactly", len(before)), ("readuntil", end), ("read", -1)],
+        ]
+        for reads in scripts:
+            _script(limit, data, reads)
+
+
+def test_separator_search_state_after_other_reads() -> None:
+    # A failed separator search (waiting, or over the limit) remembers where
+    # the next one may resume; any read in between must invalidate that.
+    consumers: list[tuple[str, ReadArg]] = [
+        ("read", 2**20),
+        ("read", 1),
+        ("readexactly", 1),
+        ("readline", None),
+        ("readline_batch", None),
+        ("readuntil", b"x"),
+    ]
+    for limit, data, sep, consume, more in itertools.product(
+        [2, 16], [b"xxxx", b"xa", b"a\nxxa"], [b"\n", b"ab"], consumers, [b"\n", b"b\n", b"yab\n"]
+    ):
+        steps: list[tuple[str, ReadArg]] = [
+            ("readuntil", sep),
+            ("cancel", None),
+            consume,
+            ("cancel", None),
+            ("feed", more),
+            ("readuntil", sep),
+        ]
+        _script(limit, data, steps, eof_completes=False)
+
+
+def test_reads_across_the_read_window_edges() -> None:
+    # A small read makes the core copy a window of the next bytes (1 KiB, and
+    # more after runs of small reads); reads that end just inside, at and just
+    # past its end, or past the small-copy size (4 KiB).
+    edges = [size + delta for size in (1024, 2048, 4096) for delta in (-2, -1, 0, 1, 2)]
+    data = b"ab\n" * 4000
+    for limit, first, kind, size in itertools.product(
+        [16, DEFAULT_LIMIT], [1, 3, 20], ["read", "readexactly"], edges
+    ):
+        _script(limit, data, [("read", first), (kind, size), ("readline", None), ("read", 5)])
+        _script(limit, data, [("readline", None)] * 700 + [(kind, size), ("readline", None)])
+
+
+@pytest.mark.parametrize("empty", ["feed_data", "buffer_updated"])
+def test_empty_data_does_not_pause_a_waiting_reader(empty: str) -> None:
+    # Regression: asyncio's feed_data() ignores empty data, but the core paused
+    # the producer on it -- with a reader waiting for more, a stall.
+    loop = asyncio.new_event_loop()
+    try:
+        reader = asyncio.StreamReader(limit=1, loop=loop)
+        reader.set_transport(_Transport())
+        buf = ReadBuffer(limit=1)
+        for side in (reader, buf):
+            side.feed_data(b"abc")
+        assert vars(reader)["_paused"]
+        assert buf.reading_paused
+        coro = reader.readexactly(200)
+        assert isinstance(_drive(lambda: coro.send(None)), Waiting)
+        assert buf.readexactly(200) is NEED_DATA
+        assert not vars(reader)["_paused"]
+        assert not buf.reading_paused
+        reader.feed_data(b"")
+        if empty == "feed_data":
+            buf.feed_data(b"")
+        else:
+            buf.get_buffer()
+            buf.buffer_updated(0)
+        assert not vars(reader)["_paused"]
+        assert not buf.reading_paused
+        assert len(buf) == 3
+        coro.close()
+    finally:
+        loop.close()
+
+
+def test_stored_incomplete_read_error_in_readline() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        reader = asyncio.StreamReader(loop=loop)
+        buf = ReadBuffer()
+        exc = asyncio.IncompleteReadError(b"xy", 5)
+        for side in (reader, buf):
+            side.feed_data(b"abc\n")
+            side.set_exception(exc)
+        coro = reader.readline()
+        aio = _drive(lambda: coro.send(None))
+        assert aio == Value(b"xy")
+        _assert_same("readline()", _call_core(buf.readline), aio, exc)
     finally:
         loop.close()

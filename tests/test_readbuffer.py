@@ -738,3 +738,18 @@ def test_window_survives_get_buffer() -> None:
     assert buf.readline() == b"bb\n"
     assert buf.readline() == b"cc\n"
     assert len(buf) == 0
+
+
+def test_stored_limit_overrun_in_readline_is_asyncios_value_error() -> None:
+    # asyncio's readline() treats a stored LimitOverrunError like its own.
+    buf = fed(b"ab\ncd\n")
+    buf.set_exception(LimitOverrunError("stored", 2))
+    with pytest.raises(ValueError, match="stored"):
+        buf.readline()
+    assert len(buf) == 3  # discarded through the newline at 2
+    assert buf.readline_batch() == []
+    buf = fed(b"abcd")
+    buf.set_exception(IncompleteReadError(b"xy", 5))
+    assert buf.readline() == b"xy"
+    assert buf.readline_batch() == []
+    assert len(buf) == 4

@@ -9,6 +9,7 @@ calls the same method again.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import enum
 import io
@@ -111,13 +112,13 @@ class ReadBuffer:
     """
 
     __slots__ = (
+        "_bio",
         "_buf",
         "_eof",
         "_exception",
         "_lent",
         "_limit",
         "_paused",
-        "_pos",
         "_reserved",
         "_scan_key",
         "_scan_offset",
@@ -135,11 +136,12 @@ class ReadBuffer:
         self._eof = False
         self._exception: BaseException | None = None
         self._paused = False
-        # The read window: a copy of the first len(_window) bytes of _buf, of
-        # which the first _pos are read (and still in _buf until the window is
-        # dropped).  Empty when there is no window; then _pos is 0.
+        # The read window: a copy of the first len(_window) bytes of _buf, read
+        # through _bio, a BytesIO over it (its readline() and read() are one C
+        # call each; it shares the bytes, no copy).  What _bio has read is still
+        # in _buf until the window is dropped.  No window: _bio is None.
         self._window = b""
-        self._pos = 0
+        self._bio: io.BytesIO | None = None
         self._window_size = _MIN_WINDOW
         # Where a separator search may resume: no match starts before
         # _scan_offset in _buf, for the separators _scan_key.
@@ -162,7 +164,8 @@ class ReadBuffer:
 
     def __len__(self) -> int:
         """The number of bytes buffered and not yet read."""
-        return len(self._buf) - self._reserved - self._pos
+        bio = self._bio
+        return len(self._buf) - self._reserved - (0 if bio is None else bio.tell())
 
     def at_eof(self) -> bool:
         """Return True if the buffer is empty and :meth:`feed_eof` was called."""
@@ -212,13 +215,17 @@ class ReadBuffer:
             raise RuntimeError("feed_data() called after feed_eof()")
         if self._reserved or self._view is not None:
             self._drop_reservation()
+        size = len(self._buf)
         try:
             self._buf += data
         except TypeError:
             raise TypeError(
                 f"data must be a bytes-like object, not {type(data).__name__}"
             ) from None
-        self._check_pause()
+        # Empty data changes nothing, as in asyncio: it must not pause a reader
+        # that waits for more (see _need_data).
+        if len(self._buf) != size:
+            self._check_pause()
 
     def get_buffer(self, sizehint: int = -1) -> memoryview:
         """Lend free space at the end of the buffer, for ``recv_into()``.
@@ -256,7 +263,8 @@ class ReadBuffer:
         # unused space is given back by the next call instead.
         with contextlib.suppress(BufferError):
             self._drop_reservation()
-        self._check_pause()
+        if nbytes:  # as in feed_data()
+            self._check_pause()
 
     def feed_eof(self) -> None:
         """Record that the peer will send nothing more."""
@@ -280,16 +288,14 @@ class ReadBuffer:
         EOF, then every buffered byte.  Unlike asyncio, ``read(-1)`` keeps the
         bytes buffered while it waits, so abandoning it loses nothing.
         """
-        window = self._window
-        if window and n.__class__ is int and n > 0 and self._exception is None:
-            pos = self._pos
-            end = pos + n
-            if end <= len(window):
-                # _slice(pos, end), inlined: a hot path.
-                self._pos = end
+        bio = self._bio
+        if bio is not None and n.__class__ is int and n > 0 and self._exception is None:
+            data = bio.read(n)
+            if len(data) == n:
                 if self._paused:
                     self._check_resume()
-                return window[pos:end]
+                return data
+            bio.seek(-len(data), 1)
         n = _size(n, "n")
         if self._exception is not None:
             raise self._exception
@@ -312,16 +318,14 @@ class ReadBuffer:
             IncompleteReadError: EOF came first; ``partial`` holds every
                 buffered byte and the buffer is emptied.
         """
-        window = self._window
-        if window and n.__class__ is int and n > 0 and self._exception is None:
-            pos = self._pos
-            end = pos + n
-            if end <= len(window):
-                # _slice(pos, end), inlined: a hot path.
-                self._pos = end
+        bio = self._bio
+        if bio is not None and n.__class__ is int and n > 0 and self._exception is None:
+            data = bio.read(n)
+            if len(data) == n:
                 if self._paused:
                     self._check_resume()
-                return window[pos:end]
+                return data
+            bio.seek(-len(data), 1)
         n = _size(n, "n")
         if n < 0:
             raise ValueError("readexactly size can not be less than zero")
@@ -345,13 +349,18 @@ class ReadBuffer:
             IncompleteReadError: EOF before a separator; ``partial`` holds every
                 buffered byte and the buffer is emptied.
         """
-        window = self._window
-        if window and separator.__class__ is bytes and separator and self._exception is None:
+        bio = self._bio
+        if bio is not None and separator.__class__ is bytes and separator and not self._exception:
             # The window is a prefix of the buffer: its first match is the first.
-            pos = self._pos
+            window = self._window
+            pos = bio.tell()
             start = window.find(separator, pos)
             if start >= 0 and start - pos <= self._limit:
-                return self._slice(pos, start + len(separator))
+                end = start + len(separator)
+                bio.seek(end)
+                if self._paused:
+                    self._check_resume()
+                return window[pos:end]
         seps = separator if separator is _NEWLINE else _separators(separator)
         if self._exception is not None:
             raise self._exception
@@ -374,27 +383,41 @@ class ReadBuffer:
                 newline was seen (asyncio's rule).
         """
         if self._exception is not None:
-            raise self._exception
-        window = self._window
-        if window:
-            pos = self._pos
-            end = window.find(b"\n", pos) + 1
-            if end and end - pos <= self._limit + 1:
-                # _slice(pos, end), inlined: this is the hottest path.
-                self._pos = end
+            return self._readline_failed(self._exception)
+        bio = self._bio
+        if bio is not None:
+            line = bio.readline(self._limit + 1)
+            if line and line[-1] == 10:
+                # A whole line, within the window and the limit: the hottest path.
                 if self._paused:
                     self._check_resume()
-                return window[pos:end]
-        self._settle()
+                return line
+            bio.seek(-len(line), 1)
+            self._settle()
+        elif self._reserved or self._view is not None:
+            self._settle()
         buf = self._buf
+        size = len(buf)
+        if not size:
+            # Nothing buffered: nothing to search, no line to take.
+            if self._eof:
+                return b""
+            self._paused = False  # _need_data()
+            return NEED_DATA
+        if buf[-1] == 10 and size <= self._limit + 1:
+            # Exactly one line buffered, as in request/response traffic: take
+            # the whole buffer, without _find() and _take().
+            start = self._scan_offset if self._scan_key is _NEWLINE else 0
+            if buf.find(b"\n", start) == size - 1:
+                data = bytes(buf)
+                buf.clear()
+                self._scan_key = None
+                self._paused = False  # _check_resume(): nothing is left
+                return data
         try:
             end = self._find(_NEWLINE)
         except LimitOverrunError as exc:
-            if buf.startswith(b"\n", exc.consumed):
-                self._consume(exc.consumed + 1)
-            else:
-                self._consume(len(buf))
-            raise ValueError(exc.args[0]) from exc
+            return self._readline_failed(exc)
         if end < 0:
             return self._take(len(buf)) if self._eof else self._need_data()
         return self._take(end)
@@ -407,8 +430,11 @@ class ReadBuffer:
         would do something else: need data, return a partial line or ``b""`` at
         EOF, or raise for a line over the limit -- call :meth:`readline` then.
         """
-        if self._exception is not None:
-            raise self._exception
+        exc = self._exception
+        if exc is not None:
+            if isinstance(exc, asyncio.IncompleteReadError | asyncio.LimitOverrunError):
+                return []  # readline() does something else with these
+            raise exc
         self._settle()
         buf = self._buf
         # No newline starts before a failed search's offset: keep this linear
@@ -435,6 +461,21 @@ class ReadBuffer:
 
     # ------------------------------------------------------------- internals
 
+    def _readline_failed(self, exc: BaseException) -> bytes:
+        """What asyncio's readline() makes of an error from readuntil() -- its
+        own, or a stored exception of the same kinds."""
+        if isinstance(exc, asyncio.IncompleteReadError):
+            return exc.partial
+        if isinstance(exc, asyncio.LimitOverrunError):
+            self._settle()
+            buf = self._buf
+            if buf.startswith(b"\n", exc.consumed):
+                self._consume(exc.consumed + 1)
+            else:
+                self._consume(len(buf))
+            raise ValueError(exc.args[0]) from exc  # noqa: TRY004 - asyncio raises ValueError
+        raise exc
+
     def _need_data(self) -> NeedData:
         # A waiting reader unpauses the producer: it may need more than fits
         # under the limit (read(-1), readexactly(n)).
@@ -454,9 +495,10 @@ class ReadBuffer:
         bytes read through it) and any get_buffer() reservation."""
         if self._reserved or self._view is not None:
             self._drop_reservation()
-        window = self._window
-        if window:
-            pos = self._pos
+        bio = self._bio
+        if bio is not None:
+            window = self._window
+            pos = bio.tell()
             # Grow the next window if small reads used most of this one, else
             # start small again (see _MIN_WINDOW).
             if 2 * pos >= len(window):
@@ -464,7 +506,7 @@ class ReadBuffer:
             else:
                 self._window_size = _MIN_WINDOW
             self._window = b""
-            self._pos = 0
+            self._bio = None
             self._consume(pos)
 
     def _drop_reservation(self) -> None:
@@ -537,7 +579,11 @@ class ReadBuffer:
                 with memoryview(buf) as view:
                     window = view[:size].tobytes()
             self._window = window
-            return self._slice(0, n)
+            self._bio = bio = io.BytesIO(window)
+            data = bio.read(n)
+            if self._paused:
+                self._check_resume()
+            return data
         else:
             with memoryview(buf) as view:
                 data = view[:n].tobytes()
@@ -546,13 +592,6 @@ class ReadBuffer:
         if self._paused:
             self._check_resume()
         return data
-
-    def _slice(self, start: int, end: int) -> bytes:
-        """Read window[start:end]; ``start`` is _pos."""
-        self._pos = end
-        if self._paused:
-            self._check_resume()
-        return self._window[start:end]
 
     def _consume(self, n: int) -> None:
         """Discard the first ``n`` bytes of _buf."""
