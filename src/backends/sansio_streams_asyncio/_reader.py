@@ -10,6 +10,7 @@ brought in line with :attr:`ReadBuffer.reading_paused`.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Final
 
 from sansio_streams import DEFAULT_LIMIT, NEED_DATA, ReadBuffer
@@ -17,6 +18,11 @@ from sansio_streams import DEFAULT_LIMIT, NEED_DATA, ReadBuffer
 __all__ = ("StreamReader",)
 
 _NEWLINE: Final = b"\n"
+
+#: ``core.reading_paused``, as a plain function: on the receive path, where it
+#: is read after every feed.  CPython 3.11 runs a property's getter through a
+#: descriptor call it does not inline; calling the getter is ~30 ns cheaper.
+_reading_paused: Final[Callable[[ReadBuffer], bool]] = ReadBuffer.reading_paused.fget  # type: ignore[attr-defined]
 
 
 def _busy(func_name: str) -> RuntimeError:
@@ -130,7 +136,7 @@ class StreamReader:
         if not data:
             return
         self._wakeup_waiter()
-        if core.reading_paused and not self._paused:
+        if _reading_paused(core) and not self._paused:
             self._pause()
 
     # ------------------------------------------------------------- internals
@@ -139,8 +145,12 @@ class StreamReader:
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
-            if not waiter.done():
+            # Only a cancelled waiter is done already.  try/except, not done()
+            # first nor contextlib.suppress(): free when nothing is raised.
+            try:  # noqa: SIM105
                 waiter.set_result(None)
+            except asyncio.InvalidStateError:
+                pass
 
     def _pause(self) -> None:
         transport = self._transport
