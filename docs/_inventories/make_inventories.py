@@ -70,6 +70,7 @@ PYTHON: list[Entry] = [
         "asyncio.IncompleteReadError.expected",
         "asyncio.LimitOverrunError.consumed",
     ),
+    *_objects("library/ssl.html", "py:exception", "ssl.SSLError"),
     *_objects(_PROTOCOLS, "py:class", "asyncio.BufferedProtocol"),
     *_objects(
         _PROTOCOLS,

@@ -8,7 +8,7 @@ The backends (``sansio_streams_asyncio``, ``sansio_streams_trio``,
 imports none of them and opens no socket.
 """
 
-from ._errors import IncompleteReadError, LimitOverrunError
+from ._errors import IncompleteReadError, LimitOverrunError, StartTLSInjectionError
 from ._readbuffer import DEFAULT_LIMIT, NEED_DATA, NeedData, ReadBuffer, ReadResult
 from ._writebuffer import WriteBuffer
 
@@ -20,6 +20,7 @@ __all__ = (
     "NeedData",
     "ReadBuffer",
     "ReadResult",
+    "StartTLSInjectionError",
     "WriteBuffer",
 )
 

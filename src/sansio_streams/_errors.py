@@ -9,8 +9,10 @@ catches what the core raises, and pickling round-trips through asyncio's
 from __future__ import annotations
 
 import asyncio
+import ssl
+from typing import Any
 
-__all__ = ("IncompleteReadError", "LimitOverrunError")
+__all__ = ("IncompleteReadError", "LimitOverrunError", "StartTLSInjectionError")
 
 # How many bytes of ``partial`` a repr shows: the payload may be megabytes.
 _REPR_BYTES = 32
@@ -42,3 +44,31 @@ class LimitOverrunError(asyncio.LimitOverrunError):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.args[0]!r}, consumed={self.consumed!r})"
+
+
+class StartTLSInjectionError(ssl.SSLError):
+    """``start_tls()`` refused: plaintext bytes were received and not yet read.
+
+    Bytes that arrive before the TLS handshake were sent in the clear, so
+    anyone on the path could have injected them (the CVE-2021-23222 class of
+    attack: a reply or command smuggled in ahead of STARTTLS and later taken
+    for protected data).  The upgrade is refused *before* anything happens: the
+    connection, the reader's buffer and the transport are left exactly as they
+    were.  Usually the peer broke the protocol and the connection should be
+    closed; a client that expects extra bytes may read them and retry.
+
+    It is an :class:`ssl.SSLError` (hence an :class:`OSError`), so code that
+    already handles a failed handshake handles this too.  ``unread`` is the
+    number of bytes buffered.
+    """
+
+    def __init__(self, unread: int) -> None:
+        super().__init__(
+            None,
+            f"start_tls() refused: {unread} plaintext byte(s) received before the "
+            f"TLS handshake are still unread (possible injection)",
+        )
+        self.unread = unread
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.unread,))

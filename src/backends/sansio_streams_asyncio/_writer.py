@@ -9,40 +9,14 @@ import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from sansio_streams import StartTLSInjectionError
+
 from ._reader import StreamReader
 
 if TYPE_CHECKING:
     from ._protocol import StreamReaderProtocol
 
 __all__ = ("StartTLSInjectionError", "StreamWriter")
-
-
-class StartTLSInjectionError(ssl.SSLError):
-    """``start_tls()`` refused: plaintext bytes were received and not yet read.
-
-    Bytes that arrive before the TLS handshake were sent in the clear, so
-    anyone on the path could have injected them (the CVE-2021-23222 class of
-    attack: a reply or command smuggled in ahead of STARTTLS and later taken
-    for protected data).  The upgrade is refused *before* anything happens: the
-    connection, the reader's buffer and the transport are left exactly as they
-    were.  Usually the peer broke the protocol and the connection should be
-    closed; a client that expects extra bytes may read them and retry.
-
-    It is an :class:`ssl.SSLError` (hence an :class:`OSError`), so code that
-    already handles a failed handshake handles this too.  ``unread`` is the
-    number of bytes buffered.
-    """
-
-    def __init__(self, unread: int) -> None:
-        super().__init__(
-            None,
-            f"start_tls() refused: {unread} plaintext byte(s) received before the "
-            f"TLS handshake are still unread (possible injection)",
-        )
-        self.unread = unread
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.unread,))
 
 
 # Per loop type: does loop.start_tls() take ssl_shutdown_timeout?

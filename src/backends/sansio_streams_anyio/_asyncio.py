@@ -1,0 +1,338 @@
+"""anyio on asyncio: readiness waits straight on the event loop (add_reader/add_writer)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import os
+import socket
+import struct
+from collections.abc import Callable
+from typing import Any, Final, NoReturn
+
+import anyio
+import anyio.lowlevel
+
+from sansio_streams._front import logger
+
+__all__ = (
+    "ANYIO_BACKEND",
+    "AnyioBackend",
+    "AsyncioSocketListener",
+    "AsyncioSocketTransport",
+    "connect",
+    "extra_info",
+)
+
+_LINGER_0: Final = struct.pack("ii", 1, 0)
+_ACCEPT_CAPACITY_ERRNOS: Final = frozenset(
+    {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+)
+_ACCEPT_RETRY_ERRNOS: Final = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EINTR})
+_SLEEP_ON_CAPACITY: Final = 0.1
+
+
+def configure(sock: socket.socket) -> None:
+    """Non-blocking, and TCP_NODELAY for TCP (as asyncio's transports)."""
+    sock.setblocking(False)
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
+        with contextlib.suppress(OSError):  # e.g. a socket already shut down
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def extra_info(sock: socket.socket) -> dict[str, Any]:
+    info: dict[str, Any] = {"socket": sock}
+    try:
+        info["sockname"] = sock.getsockname()
+    except OSError:  # pragma: no cover
+        info["sockname"] = None
+    try:
+        info["peername"] = sock.getpeername()
+    except OSError:
+        info["peername"] = None
+    return info
+
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+class AsyncioSocketTransport:
+    """A connected stdlib socket, waited on with the running loop's add_reader/add_writer."""
+
+    __slots__ = (
+        "_extra",
+        "_fd",
+        "_fut",
+        "_loop",
+        "_reading",
+        "_sock",
+        "_writing",
+        "recv_into",
+        "send",
+    )
+
+    pending = 0
+    buffered = False
+    drain_on_close = True
+    sync_send = True
+
+    def __init__(self, sock: socket.socket, loop: asyncio.AbstractEventLoop) -> None:
+        configure(sock)
+        self._sock = sock
+        self._fd = sock.fileno()
+        self._loop = loop
+        self._extra = extra_info(sock)
+        self._fut: asyncio.Future[None] | None = None
+        self._reading = False
+        self._writing = False
+        self.recv_into: Callable[[memoryview], int] = sock.recv_into
+        self.send: Callable[[memoryview], int] = sock.send
+
+    def __repr__(self) -> str:
+        return f"<asyncio SocketTransport fd={self._sock.fileno()}>"
+
+    def flush(self) -> None:
+        pass
+
+    def start_close(self) -> None:
+        pass
+
+    def shutdown_write(self) -> None:
+        self._sock.shutdown(socket.SHUT_WR)
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    async def aclose(self) -> None:
+        pass
+
+    def _unregister(self) -> None:
+        loop = self._loop
+        if self._reading:
+            self._reading = False
+            loop.remove_reader(self._fd)
+        if self._writing:
+            self._writing = False
+            loop.remove_writer(self._fd)
+        fut = self._fut
+        if fut is not None:
+            _wake(fut)
+
+    def _on_readable(self) -> None:
+        fut = self._fut
+        if fut is not None:
+            _wake(fut)
+        elif self._reading:
+            # Nobody waits: stop watching (level-triggered, it would fire
+            # every loop iteration).
+            self._reading = False
+            self._loop.remove_reader(self._fd)
+
+    def _on_writable(self) -> None:
+        fut = self._fut
+        if fut is not None:
+            _wake(fut)
+        elif self._writing:
+            self._writing = False
+            self._loop.remove_writer(self._fd)
+
+    def close(self) -> None:
+        if self._sock.fileno() >= 0:
+            if not self._loop.is_closed():
+                self._unregister()
+            self._sock.close()
+
+    def abort(self) -> None:
+        sock = self._sock
+        if sock.fileno() >= 0:
+            if not self._loop.is_closed():
+                self._unregister()
+            if sock.family != getattr(socket, "AF_UNIX", None):
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_0)
+            sock.close()
+
+    async def wait(self, readable: bool, writable: bool) -> None:
+        if self._sock.fileno() < 0:
+            return
+        loop = self._loop
+        fd = self._fd
+        # Interest stays registered between waits (saving two epoll_ctl calls
+        # per wait); it is dropped when not wanted, or when it fires with
+        # nobody waiting.
+        if readable:
+            if not self._reading:
+                loop.add_reader(fd, self._on_readable)
+                self._reading = True
+        elif self._reading:
+            self._reading = False
+            loop.remove_reader(fd)
+        if writable:
+            if not self._writing:
+                loop.add_writer(fd, self._on_writable)
+                self._writing = True
+        elif self._writing:
+            self._writing = False
+            loop.remove_writer(fd)
+        fut: asyncio.Future[None] = loop.create_future()
+        self._fut = fut
+        try:
+            await fut
+        finally:
+            self._fut = None
+
+    def interrupt(self) -> None:
+        fut = self._fut
+        if fut is not None:
+            _wake(fut)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._extra.get(name, default)
+
+
+class AsyncioSocketListener:
+    """A listening stdlib socket, accepted from with the loop's add_reader."""
+
+    __slots__ = ("_closed", "_fut", "_keep_alive", "_loop", "_unlink", "socket")
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        keep_alive: bool = False,
+        cleanup_socket: bool = False,
+    ) -> None:
+        sock.setblocking(False)
+        self.socket = sock
+        self._loop = loop
+        self._keep_alive = keep_alive
+        self._closed = False
+        self._fut: asyncio.Future[None] | None = None
+        self._unlink: tuple[str, int] | None = None
+        if cleanup_socket and sock.family == getattr(socket, "AF_UNIX", None):
+            path = sock.getsockname()
+            if isinstance(path, str) and path and not path.startswith("\0"):
+                with contextlib.suppress(OSError):
+                    self._unlink = (path, os.stat(path).st_ino)
+
+    async def accept(self) -> AsyncioSocketTransport | None:
+        sock = self.socket
+        loop = self._loop
+        while not self._closed:
+            try:
+                conn, _ = sock.accept()
+            except BlockingIOError:
+                fut: asyncio.Future[None] = loop.create_future()
+                self._fut = fut
+                loop.add_reader(sock.fileno(), _wake, fut)
+                try:
+                    await fut
+                finally:
+                    self._fut = None
+                    if not self._closed:
+                        loop.remove_reader(sock.fileno())
+                continue
+            except OSError as exc:
+                if self._closed:
+                    return None
+                if exc.errno in _ACCEPT_RETRY_ERRNOS:
+                    continue
+                if exc.errno in _ACCEPT_CAPACITY_ERRNOS:
+                    logger.error("accept() failed; retrying soon", exc_info=True)
+                    await anyio.sleep(_SLEEP_ON_CAPACITY)
+                    continue
+                raise
+            try:
+                if self._keep_alive:
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                return AsyncioSocketTransport(conn, loop)
+            except BaseException:
+                conn.close()
+                raise
+        return None
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        sock = self.socket
+        if not self._loop.is_closed() and sock.fileno() >= 0:
+            self._loop.remove_reader(sock.fileno())
+        fut = self._fut
+        if fut is not None:
+            _wake(fut)
+        sock.close()
+        if self._unlink is not None:
+            path, inode = self._unlink
+            try:
+                if os.stat(path).st_ino == inode:
+                    os.unlink(path)
+            except OSError:
+                pass
+
+
+class _Grab(asyncio.Protocol):
+    """Takes a new connection's transport and stops it reading at once,
+    keeping whatever it may already have received."""
+
+    def __init__(self) -> None:
+        self.received = bytearray()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.pause_reading()  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        self.received += data
+
+
+async def connect(
+    create: Callable[[Callable[[], _Grab]], Any],
+) -> tuple[socket.socket, bytes]:
+    """Connect with one of asyncio's own functions (``loop.create_connection``,
+    ``loop.create_unix_connection``: DNS, happy eyeballs) and take the socket
+    over: duplicate its descriptor, then abort the transport (no FIN, no RST:
+    the connection lives on in the duplicate).  Returns the socket and any
+    bytes the transport had already received."""
+    transport, protocol = await create(_Grab)
+    try:
+        fd = os.dup(transport.get_extra_info("socket").fileno())
+    finally:
+        transport.abort()
+    try:
+        sock = socket.socket(fileno=fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    return sock, bytes(protocol.received)
+
+
+class AnyioBackend:
+    """The front's framework primitives, from anyio (used on asyncio)."""
+
+    name = "anyio"
+
+    def event(self) -> anyio.Event:
+        return anyio.Event()
+
+    async def checkpoint(self) -> None:
+        await anyio.lowlevel.checkpoint()
+
+    def move_on_after(self, seconds: float) -> anyio.CancelScope:
+        return anyio.move_on_after(seconds)
+
+    def cancel_scope(self) -> anyio.CancelScope:
+        return anyio.CancelScope()
+
+    def open_task_group(self) -> Any:
+        return anyio.create_task_group()
+
+    async def sleep_forever(self) -> NoReturn:
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+ANYIO_BACKEND: Final = AnyioBackend()

@@ -1,0 +1,239 @@
+"""trio's side of a socket connection: readiness waits on a stdlib socket we own."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import socket
+import struct
+from collections.abc import Callable
+from typing import Any, Final, NoReturn
+
+import trio
+
+from sansio_streams._front import logger
+
+__all__ = ("BACKEND", "SocketListener", "SocketTransport", "TrioBackend", "configure")
+
+_LINGER_0: Final = struct.pack("ii", 1, 0)
+# accept() errors that mean "out of resources": log, sleep, retry (as trio does).
+_ACCEPT_CAPACITY_ERRNOS: Final = frozenset(
+    {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+)
+_ACCEPT_RETRY_ERRNOS: Final = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EINTR})
+_SLEEP_ON_CAPACITY: Final = 0.1
+
+
+def configure(sock: socket.socket) -> None:
+    """Non-blocking, and TCP_NODELAY for TCP (as asyncio's transports)."""
+    sock.setblocking(False)
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
+        with contextlib.suppress(OSError):  # e.g. a socket already shut down
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def extra_info(sock: socket.socket) -> dict[str, Any]:
+    info: dict[str, Any] = {"socket": sock}
+    try:
+        info["sockname"] = sock.getsockname()
+    except OSError:  # pragma: no cover
+        info["sockname"] = None
+    try:
+        info["peername"] = sock.getpeername()
+    except OSError:
+        info["peername"] = None
+    return info
+
+
+def _notify_closing(sock: socket.socket) -> None:
+    # Outside trio.run (garbage collection) nobody can be waiting: RuntimeError.
+    with contextlib.suppress(RuntimeError):
+        trio.lowlevel.notify_closing(sock)
+
+
+def _abort_socket(sock: socket.socket) -> None:
+    if sock.fileno() >= 0 and sock.family != getattr(socket, "AF_UNIX", None):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_0)
+    sock.close()
+
+
+class SocketTransport:
+    """A connected stdlib socket, waited on with trio's readiness primitives."""
+
+    __slots__ = ("_extra", "_scope", "_sock", "recv_into", "send")
+
+    pending = 0
+    buffered = False
+    drain_on_close = True
+    sync_send = True
+
+    def __init__(self, sock: socket.socket) -> None:
+        configure(sock)
+        self._sock = sock
+        self._extra = extra_info(sock)
+        self._scope: trio.CancelScope | None = None
+        self.recv_into: Callable[[memoryview], int] = sock.recv_into
+        self.send: Callable[[memoryview], int] = sock.send
+
+    def __repr__(self) -> str:
+        return f"<trio SocketTransport fd={self._sock.fileno()}>"
+
+    def flush(self) -> None:
+        pass
+
+    def start_close(self) -> None:
+        pass
+
+    def shutdown_write(self) -> None:
+        self._sock.shutdown(socket.SHUT_WR)
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    async def aclose(self) -> None:
+        pass
+
+    def close(self) -> None:
+        sock = self._sock
+        if sock.fileno() >= 0:
+            _notify_closing(sock)
+            sock.close()
+
+    def abort(self) -> None:
+        sock = self._sock
+        if sock.fileno() >= 0:
+            _notify_closing(sock)
+            _abort_socket(sock)
+
+    async def wait(self, readable: bool, writable: bool) -> None:
+        sock = self._sock
+        with trio.CancelScope() as scope:
+            self._scope = scope
+            try:
+                if readable and writable:
+                    async with trio.open_nursery() as nursery:
+                        nursery.start_soon(_race, trio.lowlevel.wait_readable, sock, nursery)
+                        nursery.start_soon(_race, trio.lowlevel.wait_writable, sock, nursery)
+                elif readable:
+                    await trio.lowlevel.wait_readable(sock)
+                else:
+                    await trio.lowlevel.wait_writable(sock)
+            except trio.ClosedResourceError:
+                pass  # closed while we waited: the caller sees it
+            finally:
+                self._scope = None
+
+    def interrupt(self) -> None:
+        scope = self._scope
+        if scope is not None:
+            scope.cancel()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._extra.get(name, default)
+
+
+async def _race(
+    wait: Callable[[socket.socket], Any], sock: socket.socket, nursery: trio.Nursery
+) -> None:
+    with contextlib.suppress(trio.ClosedResourceError):
+        await wait(sock)
+    nursery.cancel_scope.cancel()
+
+
+class SocketListener:
+    """A listening stdlib socket, accepted from with trio's readiness primitives."""
+
+    __slots__ = ("_closed", "_keep_alive", "_unlink", "socket")
+
+    def __init__(
+        self, sock: socket.socket, *, keep_alive: bool = False, cleanup_socket: bool = False
+    ) -> None:
+        sock.setblocking(False)
+        self.socket = sock
+        self._keep_alive = keep_alive
+        self._closed = False
+        # asyncio 3.13's cleanup_socket: on close, remove the Unix socket's file
+        # if it is still the one we bound.
+        self._unlink: tuple[str, int] | None = None
+        if cleanup_socket and sock.family == getattr(socket, "AF_UNIX", None):
+            path = sock.getsockname()
+            if isinstance(path, str) and path and not path.startswith("\0"):
+                with contextlib.suppress(OSError):
+                    self._unlink = (path, os.stat(path).st_ino)
+
+    async def accept(self) -> SocketTransport | None:
+        sock = self.socket
+        while not self._closed:
+            try:
+                conn, _ = sock.accept()
+            except BlockingIOError:
+                try:
+                    await trio.lowlevel.wait_readable(sock)
+                except trio.ClosedResourceError:
+                    return None
+                continue
+            except OSError as exc:
+                if self._closed:
+                    return None
+                if exc.errno in _ACCEPT_RETRY_ERRNOS:
+                    continue
+                if exc.errno in _ACCEPT_CAPACITY_ERRNOS:
+                    logger.error("accept() failed; retrying soon", exc_info=True)
+                    await trio.sleep(_SLEEP_ON_CAPACITY)
+                    continue
+                raise
+            try:
+                if self._keep_alive:
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                transport = SocketTransport(conn)
+            except BaseException:
+                conn.close()
+                raise
+            # A schedule point that cannot lose the connection to a cancellation.
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return transport
+        return None
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        sock = self.socket
+        _notify_closing(sock)
+        sock.close()
+        if self._unlink is not None:
+            path, inode = self._unlink
+            try:
+                if os.stat(path).st_ino == inode:
+                    os.unlink(path)
+            except OSError:
+                pass
+
+
+class TrioBackend:
+    """The front's framework primitives, from trio."""
+
+    name = "trio"
+
+    def event(self) -> trio.Event:
+        return trio.Event()
+
+    async def checkpoint(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+    def move_on_after(self, seconds: float) -> trio.CancelScope:
+        return trio.move_on_after(seconds)
+
+    def cancel_scope(self) -> trio.CancelScope:
+        return trio.CancelScope()
+
+    def open_task_group(self) -> Any:
+        return trio.open_nursery()
+
+    async def sleep_forever(self) -> NoReturn:
+        await trio.sleep_forever()
+
+
+BACKEND: Final = TrioBackend()
