@@ -190,6 +190,17 @@ class Listener(Protocol):
 # ------------------------------------------------------------------- errors
 
 
+def as_oserror(exc: BaseException, default: type[OSError]) -> OSError:
+    """A framework's "broken resource" error as the OSError asyncio would raise:
+    the OSError that caused it, if any, else ``default`` chained to it."""
+    cause = exc.__cause__
+    if isinstance(cause, OSError):
+        return cause
+    error = default(str(exc) or "the stream is broken")
+    error.__cause__ = exc
+    return error
+
+
 def check_limit(limit: int) -> None:
     """Check ``limit`` as asyncio's StreamReader does, before any connecting."""
     ReadBuffer(limit)

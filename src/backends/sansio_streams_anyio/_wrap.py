@@ -27,16 +27,6 @@ _ATTRIBUTES: Final[dict[str, Any]] = {
 }
 
 
-def _as_oserror(exc: anyio.BrokenResourceError, default: type[OSError]) -> OSError:
-    """anyio's BrokenResourceError as the OSError asyncio would raise."""
-    cause = exc.__cause__
-    if isinstance(cause, OSError):
-        return cause
-    error = default(str(exc) or "the stream is broken")
-    error.__cause__ = exc
-    return error
-
-
 class _AnyioStream:
     """An anyio ByteStream, as the front's ByteStream."""
 
@@ -54,19 +44,19 @@ class _AnyioStream:
         except anyio.EndOfStream:
             return b""
         except anyio.BrokenResourceError as exc:
-            raise _as_oserror(exc, ConnectionResetError) from None
+            raise front.as_oserror(exc, ConnectionResetError) from None
 
     async def send_all(self, data: bytes) -> None:
         try:
             await self._stream.send(data)
         except anyio.BrokenResourceError as exc:
-            raise _as_oserror(exc, BrokenPipeError) from None
+            raise front.as_oserror(exc, BrokenPipeError) from None
 
     async def send_eof(self) -> None:
         try:
             await self._stream.send_eof()
         except anyio.BrokenResourceError as exc:
-            raise _as_oserror(exc, BrokenPipeError) from None
+            raise front.as_oserror(exc, BrokenPipeError) from None
 
     def can_write_eof(self) -> bool:
         return not isinstance(self._stream, TLSStream)

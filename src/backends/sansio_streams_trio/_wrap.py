@@ -18,16 +18,6 @@ __all__ = ("wrap_stream",)
 _RECEIVE_SIZE: Final = 2**16
 
 
-def _as_oserror(exc: trio.BrokenResourceError, default: type[OSError]) -> OSError:
-    """trio's BrokenResourceError as the OSError asyncio would raise."""
-    cause = exc.__cause__
-    if isinstance(cause, OSError):
-        return cause
-    error = default(str(exc) or "the stream is broken")
-    error.__cause__ = exc
-    return error
-
-
 class _TrioStream:
     """A trio.abc.Stream, as the front's ByteStream."""
 
@@ -43,13 +33,13 @@ class _TrioStream:
         try:
             return bytes(await self._stream.receive_some(_RECEIVE_SIZE))
         except trio.BrokenResourceError as exc:
-            raise _as_oserror(exc, ConnectionResetError) from None
+            raise front.as_oserror(exc, ConnectionResetError) from None
 
     async def send_all(self, data: bytes) -> None:
         try:
             await self._stream.send_all(data)
         except trio.BrokenResourceError as exc:
-            raise _as_oserror(exc, BrokenPipeError) from None
+            raise front.as_oserror(exc, BrokenPipeError) from None
 
     async def send_eof(self) -> None:
         stream = self._stream
@@ -57,7 +47,7 @@ class _TrioStream:
         try:
             await stream.send_eof()
         except trio.BrokenResourceError as exc:
-            raise _as_oserror(exc, BrokenPipeError) from None
+            raise front.as_oserror(exc, BrokenPipeError) from None
 
     def can_write_eof(self) -> bool:
         return isinstance(self._stream, trio.abc.HalfCloseableStream)
