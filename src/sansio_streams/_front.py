@@ -3,7 +3,9 @@
 :class:`StreamReader`, :class:`StreamWriter` and :class:`Server` hold all the
 reading, writing, flushing, TLS and server-lifecycle logic of the pull-based
 backends (``sansio_streams_trio``, ``sansio_streams_anyio``).  They import no
-framework and touch no socket: a backend supplies
+framework and do no socket I/O (the only socket code here checks the ``sock=``
+arguments of the API functions, the same way for both backends): a backend
+supplies
 
 * a :class:`Transport` per connection -- non-blocking ``recv_into``/``send``
   that raise :exc:`BlockingIOError` when they would block, half-close, close,
@@ -37,9 +39,10 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import socket
 import ssl as _ssl
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, Final, NoReturn, Protocol, TypeVar
 
@@ -211,6 +214,101 @@ def reject_keywords(func: str, framework: str, **given: bool) -> None:
     for name, was_given in given.items():
         if was_given:
             raise TypeError(f"{func}() keyword argument {name!r} is not supported on {framework}")
+
+
+# ------------------------------------- arguments of the connect/serve functions
+# asyncio's rules and messages for host/port/path versus sock=, written once for
+# the backends that connect and listen themselves.
+
+
+def connect_socket(
+    host: object, port: object, sock: socket.socket | None, *, family: int, local_addr: object
+) -> socket.socket | None:
+    """open_connection()'s arguments: the checked ``sock`` if one is given,
+    else ``None`` once ``host`` and ``port`` are known to be both given."""
+    if sock is not None:
+        if host is not None or port is not None or family or local_addr is not None:
+            raise ValueError("host/port and sock can not be specified at the same time")
+        _check_stream_socket(sock)
+        return sock
+    if host is None or port is None:
+        raise ValueError("host and port was not specified and no sock specified")
+    return None
+
+
+def unix_connect_socket(path: object, sock: socket.socket | None) -> socket.socket | None:
+    """open_unix_connection()'s arguments: the checked ``sock`` if one is
+    given, else ``None`` once ``path`` is known to be given."""
+    if sock is not None:
+        if path is not None:
+            raise ValueError("path and sock can not be specified at the same time")
+        _check_unix_socket(sock)
+        return sock
+    if path is None:
+        raise ValueError("no path and sock were specified")
+    return None
+
+
+def serve_socket(
+    host: object, port: object, sock: socket.socket | None, backlog: int
+) -> socket.socket | None:
+    """start_server()'s arguments: the given ``sock``, checked and listening
+    (closed if that fails), else ``None`` once ``host`` or ``port`` is given."""
+    if sock is not None:
+        if host is not None or port is not None:
+            raise ValueError("host/port and sock can not be specified at the same time")
+        _check_stream_socket(sock)
+        return listen(sock, backlog)
+    if host is None and port is None:
+        raise ValueError("Neither host/port nor sock were specified")
+    return None
+
+
+def unix_serve_socket(
+    path: object, sock: socket.socket | None, backlog: int
+) -> socket.socket | None:
+    """start_unix_server()'s arguments: the given ``sock``, checked and
+    listening (closed if that fails), else ``None`` once ``path`` is given."""
+    if path is not None:
+        if sock is not None:
+            raise ValueError("path and sock can not be specified at the same time")
+        return None
+    if sock is None:
+        raise ValueError("path was not specified, and no sock specified")
+    _check_unix_socket(sock)
+    return listen(sock, backlog)
+
+
+def listen_hosts(host: str | Sequence[str] | None) -> list[str | None]:
+    """start_server()'s ``host``: the hosts to bind, ``None`` for all
+    interfaces (``None`` and ``""``)."""
+    if host is None or host == "":
+        return [None]
+    if isinstance(host, str) or not isinstance(host, Iterable):
+        return [host]
+    return list(host)
+
+
+def listen(sock: socket.socket, backlog: int) -> socket.socket:
+    """``sock.listen(backlog)``; the socket is closed if that fails."""
+    try:
+        sock.listen(backlog)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _check_stream_socket(sock: socket.socket) -> None:
+    if isinstance(sock, _ssl.SSLSocket):
+        raise TypeError("Socket cannot be of type SSLSocket")
+    if sock.type != socket.SOCK_STREAM:
+        raise ValueError(f"A Stream Socket was expected, got {sock!r}")
+
+
+def _check_unix_socket(sock: socket.socket) -> None:
+    if getattr(socket, "AF_UNIX", None) != sock.family or sock.type != socket.SOCK_STREAM:
+        raise ValueError(f"A UNIX Domain Stream Socket was expected, got {sock!r}")
 
 
 # ------------------------------------------------------------------ the link

@@ -15,7 +15,7 @@ import os
 import socket
 import ssl as _ssl
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from types import ModuleType
 from typing import Any, Final
 
@@ -126,13 +126,6 @@ def _transport(sock: socket.socket) -> front.Transport:
     except BaseException:
         sock.close()
         raise
-
-
-def _check_stream_sock(sock: socket.socket) -> None:
-    if isinstance(sock, _ssl.SSLSocket):
-        raise TypeError("Socket cannot be of type SSLSocket")
-    if sock.type != socket.SOCK_STREAM:
-        raise ValueError(f"A Stream Socket was expected, got {sock!r}")
 
 
 async def _open(
@@ -269,14 +262,10 @@ async def open_connection(
         ssl, server_hostname, host, ssl_handshake_timeout, ssl_shutdown_timeout
     )
     early = b""
-    if sock is not None:
-        if host is not None or port is not None or family or local_addr is not None:
-            raise ValueError("host/port and sock can not be specified at the same time")
-        _check_stream_sock(sock)
-        raw = sock
-    else:
-        if host is None or port is None:
-            raise ValueError("host and port was not specified and no sock specified")
+    raw = front.connect_socket(host, port, sock, family=family, local_addr=local_addr)
+    if raw is None:
+        assert host is not None
+        assert port is not None
         delay = _HAPPY_EYEBALLS_DELAY if happy_eyeballs_delay is _DEFAULT else happy_eyeballs_delay
         if on_trio():
             raw = await trio_backend()._api.connect_tcp(
@@ -319,15 +308,9 @@ async def open_unix_connection(
         ssl, server_hostname, None, ssl_handshake_timeout, ssl_shutdown_timeout
     )
     early = b""
-    if sock is not None:
-        if path is not None:
-            raise ValueError("path and sock can not be specified at the same time")
-        if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
-            raise ValueError(f"A UNIX Domain Stream Socket was expected, got {sock!r}")
-        raw = sock
-    else:
-        if path is None:
-            raise ValueError("no path and sock were specified")
+    raw = front.unix_connect_socket(path, sock)
+    if raw is None:
+        assert path is not None  # checked by unix_connect_socket()
         if on_trio():
             raw = await trio_backend()._api.connect_unix(path)
         else:
@@ -380,28 +363,13 @@ async def start_server(
         reuse_address=reuse_address is False,
     )
     context = front.server_ssl(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
-    if sock is not None:
-        if host is not None or port is not None:
-            raise ValueError("host/port and sock can not be specified at the same time")
-        _check_stream_sock(sock)
-        try:
-            sock.listen(backlog)
-        except BaseException:
-            sock.close()
-            raise
-        sockets = [sock]
+    given = front.serve_socket(host, port, sock, backlog)
+    if given is not None:
+        sockets = [given]
     else:
-        if host is None and port is None:
-            raise ValueError("Neither host/port nor sock were specified")
-        if host is None or host == "":
-            hosts: list[str | None] = [None]
-        elif isinstance(host, str) or not isinstance(host, Iterable):
-            hosts = [host]
-        else:
-            hosts = list(host)
         sockets = []
         try:
-            for one in hosts:
+            for one in front.listen_hosts(host):
                 multi = await anyio.create_tcp_listener(
                     local_host=one,
                     local_port=port or 0,
@@ -446,22 +414,11 @@ async def start_unix_server(
 ) -> Server:
     """Bind a Unix socket now (``anyio.create_unix_listener()``) and return a :class:`Server`."""
     context = front.server_ssl(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
-    if path is not None:
-        if sock is not None:
-            raise ValueError("path and sock can not be specified at the same time")
+    listening = front.unix_serve_socket(path, sock, backlog)
+    if listening is None:
+        assert path is not None  # checked by unix_serve_socket()
         listener = await anyio.create_unix_listener(path, backlog=backlog)
         listening = listener.extra(SocketAttribute.raw_socket)
-    else:
-        if sock is None:
-            raise ValueError("path was not specified, and no sock specified")
-        if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
-            raise ValueError(f"A UNIX Domain Stream Socket was expected, got {sock!r}")
-        try:
-            sock.listen(backlog)
-        except BaseException:
-            sock.close()
-            raise
-        listening = sock
     return await _serve(
         [listening],
         client_connected_cb,

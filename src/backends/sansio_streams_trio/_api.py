@@ -7,7 +7,7 @@ import os
 import socket
 import ssl as _ssl
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 import trio
@@ -80,13 +80,6 @@ def combined_error(errors: Sequence[BaseException]) -> BaseException:
     return OSError("Multiple exceptions: {}".format(", ".join(str(e) for e in errors)))
 
 
-def _check_stream_sock(sock: socket.socket) -> None:
-    if isinstance(sock, _ssl.SSLSocket):
-        raise TypeError("Socket cannot be of type SSLSocket")
-    if sock.type != socket.SOCK_STREAM:
-        raise ValueError(f"A Stream Socket was expected, got {sock!r}")
-
-
 async def connect_tcp(
     host: str,
     port: int,
@@ -142,12 +135,7 @@ async def tcp_listening_sockets(
     reuse_port: bool | None,
 ) -> list[socket.socket]:
     """Bind and listen as asyncio's ``loop.create_server()`` does."""
-    if host == "":
-        hosts: list[str | None] = [None]
-    elif isinstance(host, str) or not isinstance(host, Iterable):
-        hosts = [host]
-    else:
-        hosts = list(host)
+    hosts = front.listen_hosts(host)
     infos: dict[tuple[Any, ...], None] = {}
     for one in hosts:
         for info in await trio.socket.getaddrinfo(one, port, family, socket.SOCK_STREAM, 0, flags):
@@ -185,39 +173,30 @@ def unix_listening_socket(
     path: str | bytes | os.PathLike[str] | None, sock: socket.socket | None, backlog: int
 ) -> socket.socket:
     """Bind and listen as asyncio's ``loop.create_unix_server()`` does."""
-    if path is not None:
-        if sock is not None:
-            raise ValueError("path and sock can not be specified at the same time")
-        path = os.fspath(path)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        if path[0] not in (0, "\x00"):
-            # A stale socket file from an earlier server: remove it.
-            try:
-                if stat.S_ISSOCK(os.stat(path).st_mode):
-                    os.remove(path)
-            except FileNotFoundError:
-                pass
+    given = front.unix_serve_socket(path, sock, backlog)
+    if given is not None:
+        return given
+    assert path is not None  # checked by unix_serve_socket()
+    path = os.fspath(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if path[0] not in (0, "\x00"):
+        # A stale socket file from an earlier server: remove it.
         try:
-            sock.bind(path)
-        except OSError as exc:
-            sock.close()
-            if exc.errno == errno.EADDRINUSE:
-                raise OSError(errno.EADDRINUSE, f"Address {path!r} is already in use") from None
-            raise
-        except BaseException:
-            sock.close()
-            raise
-    else:
-        if sock is None:
-            raise ValueError("path was not specified, and no sock specified")
-        if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
-            raise ValueError(f"A UNIX Domain Stream Socket was expected, got {sock!r}")
+            if stat.S_ISSOCK(os.stat(path).st_mode):
+                os.remove(path)
+        except FileNotFoundError:
+            pass
     try:
-        sock.listen(backlog)
+        sock.bind(path)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise OSError(errno.EADDRINUSE, f"Address {path!r} is already in use") from None
+        raise
     except BaseException:
         sock.close()
         raise
-    return sock
+    return front.listen(sock, backlog)
 
 
 # --------------------------------------------------------------------- API
@@ -259,16 +238,10 @@ async def open_connection(
     context, hostname = front.client_ssl(
         ssl, server_hostname, host, ssl_handshake_timeout, ssl_shutdown_timeout
     )
-    if sock is not None:
-        if host is not None or port is not None or family or local_addr is not None:
-            raise ValueError("host/port and sock can not be specified at the same time")
-        _check_stream_sock(sock)
-        raw = sock
-    else:
-        if host is None and port is None:
-            raise ValueError("host and port was not specified and no sock specified")
-        if host is None or port is None:
-            raise ValueError("both host and port are needed without sock")
+    raw = front.connect_socket(host, port, sock, family=family, local_addr=local_addr)
+    if raw is None:
+        assert host is not None
+        assert port is not None
         raw = await connect_tcp(
             host,
             port,
@@ -303,15 +276,9 @@ async def open_unix_connection(
     context, hostname = front.client_ssl(
         ssl, server_hostname, None, ssl_handshake_timeout, ssl_shutdown_timeout
     )
-    if sock is not None:
-        if path is not None:
-            raise ValueError("path and sock can not be specified at the same time")
-        if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
-            raise ValueError(f"A UNIX Domain Stream Socket was expected, got {sock!r}")
-        raw = sock
-    else:
-        if path is None:
-            raise ValueError("no path and sock were specified")
+    raw = front.unix_connect_socket(path, sock)
+    if raw is None:
+        assert path is not None  # checked by unix_connect_socket()
         raw = await connect_unix(path)
     return await _open(
         raw,
@@ -376,19 +343,10 @@ async def start_server(
     which waits for ``start_serving()``.
     """
     context = front.server_ssl(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
-    if sock is not None:
-        if host is not None or port is not None:
-            raise ValueError("host/port and sock can not be specified at the same time")
-        _check_stream_sock(sock)
-        sockets = [sock]
-        try:
-            sock.listen(backlog)
-        except BaseException:
-            sock.close()
-            raise
+    given = front.serve_socket(host, port, sock, backlog)
+    if given is not None:
+        sockets = [given]
     else:
-        if host is None and port is None:
-            raise ValueError("Neither host/port nor sock were specified")
         sockets = await tcp_listening_sockets(
             host,
             port,
