@@ -548,6 +548,66 @@ async def check_extra_info(subject: Subject) -> None:
     assert server_side == {"peername": sockname, "sockname": peername}
 
 
+async def check_argument_errors(subject: Subject) -> None:
+    """Conflicting or missing host/port/path/sock arguments raise ValueError
+    before anything connects or listens; so do sockets of the wrong kind."""
+    streams = subject.streams
+
+    async def handler(reader: Any, writer: Any) -> None:
+        raise AssertionError("nothing may be served")
+
+    calls: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
+        ("open_connection()", streams.open_connection),
+        ("start_server()", lambda: streams.start_server(handler)),
+    ]
+    a, b = socket.socketpair()
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    with a, b, udp, tcp:
+        calls += [
+            (
+                "open_connection(host, port, sock=)",
+                lambda: streams.open_connection("127.0.0.1", 9, sock=a),
+            ),
+            ("open_connection(sock=<UDP>)", lambda: streams.open_connection(sock=udp)),
+            (
+                "start_server(cb, host, port, sock=)",
+                lambda: streams.start_server(handler, "127.0.0.1", 0, sock=tcp),
+            ),
+            ("start_server(cb, sock=<UDP>)", lambda: streams.start_server(handler, sock=udp)),
+        ]
+        if hasattr(socket, "AF_UNIX"):
+            calls += [
+                ("open_unix_connection()", streams.open_unix_connection),
+                (
+                    "open_unix_connection(path, sock=)",
+                    lambda: streams.open_unix_connection("/nonexistent", sock=a),
+                ),
+                (
+                    "open_unix_connection(sock=<TCP>)",
+                    lambda: streams.open_unix_connection(sock=tcp),
+                ),
+                ("start_unix_server(cb)", lambda: streams.start_unix_server(handler)),
+                (
+                    "start_unix_server(cb, path, sock=)",
+                    lambda: streams.start_unix_server(handler, "/nonexistent", sock=a),
+                ),
+                (
+                    "start_unix_server(cb, sock=<TCP>)",
+                    lambda: streams.start_unix_server(handler, sock=tcp),
+                ),
+            ]
+        for what, call in calls:
+            try:
+                with anyio.fail_after(10):
+                    await call()
+            except ValueError:
+                continue
+            except Exception as exc:
+                raise AssertionError(f"{what} raised {exc!r}, not ValueError") from exc
+            raise AssertionError(f"{what} did not raise ValueError")
+
+
 async def check_connection_refused(subject: Subject) -> None:
     """Connecting to a closed port raises ConnectionRefusedError."""
     with socket.create_server(("127.0.0.1", 0)) as probe:
@@ -1179,6 +1239,7 @@ CHECKS: Mapping[str, Check] = {
         ("check_unix_sockets", check_unix_sockets),
         ("check_ipv6", check_ipv6),
         ("check_extra_info", check_extra_info),
+        ("check_argument_errors", check_argument_errors),
         ("check_connection_refused", check_connection_refused),
         ("check_peer_reset_during_read", check_peer_reset_during_read),
         ("check_peer_reset_during_drain", check_peer_reset_during_drain),
