@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
+from sphinx.ext import intersphinx
+from sphinx.util.docutils import SphinxDirective
 
 ROOT = Path(__file__).resolve().parent.parent
-# autodoc imports the package from the source tree, installed or not.
-sys.path.insert(0, str(ROOT / "src"))
+# autodoc imports the packages from the source tree, installed or not.
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "src" / "backends")]
 
 import sansio_streams  # noqa: E402
 
@@ -35,8 +39,13 @@ nitpicky = True
 nitpick_ignore = [
     # Only Python, trio and anyio have an inventory here (see _inventories/).
     ("py:class", "hypothesis.strategies.SearchStrategy"),
-    # The type variable of the generic helpers in sansio_streams.testing.
+    # Type variables of generic helpers (private names, shown as text).
     ("py:class", "sansio_streams.testing.T"),
+    ("py:class", "sansio_streams._front._ReaderT"),
+    ("py:class", "sansio_streams._front._WriterT"),
+    # What the trio backend's get_running_loop() returns: a private class with
+    # asyncio's call_soon() only (its docstring says so).
+    ("py:class", "sansio_streams_trio._api._Loop"),
 ]
 
 # -- autodoc -----------------------------------------------------------------
@@ -71,11 +80,17 @@ html_title = f"sansio_streams {release}"
 
 
 def _public_bases(app: Sphinx, name: str, obj: object, options: object, bases: list[Any]) -> None:
-    """Show asyncio's exception bases under their documented names
+    """Show asyncio's bases under their documented names
     (``asyncio.IncompleteReadError``, not ``asyncio.exceptions...``)."""
     for i, base in enumerate(bases):
-        if getattr(base, "__module__", None) == "asyncio.exceptions":
+        module = getattr(base, "__module__", "")
+        if module == "asyncio.exceptions":
             bases[i] = f":py:exc:`asyncio.{base.__qualname__}`"
+        elif module.startswith("asyncio."):
+            bases[i] = f":py:class:`asyncio.{base.__qualname__}`"
+
+
+_ASYNCIO_SUBMODULE = re.compile(r"asyncio\.(events|transports|protocols|streams|trsock)\.\w+$")
 
 
 def _core_names(
@@ -83,24 +98,52 @@ def _core_names(
 ) -> Any:
     """Resolve a core name to its public one when a docstring writes it
     unqualified in another module (``NEED_DATA`` in sansio_streams.testing) or
-    an annotation names its private module (``sansio_streams._readbuffer``)."""
+    an annotation names its private module (``sansio_streams._readbuffer``);
+    and an asyncio name written with its private module to the public one."""
+    if node.get("refdomain") != "py":
+        return None
     target = node.get("reftarget", "")
+    if _ASYNCIO_SUBMODULE.match(target):
+        # An annotation names asyncio's private module (asyncio.events.
+        # AbstractEventLoop): look the public name up in Python's inventory.
+        public_node = node.deepcopy()
+        public_node["reftarget"] = "asyncio." + target.rpartition(".")[2]
+        return intersphinx.missing_reference(app, env, public_node, contnode)
     if target.startswith("sansio_streams._"):
         target = target.rpartition(".")[2]
-    if node.get("refdomain") != "py" or target not in sansio_streams.__all__:
+    if target not in sansio_streams.__all__:
         return None
+    public = f"sansio_streams.{target}"
     domain = env.get_domain("py")
     return domain.resolve_xref(
-        env,
-        node["refdoc"],
-        app.builder,
-        node["reftype"],
-        f"sansio_streams.{target}",
-        node,
-        contnode,
+        env, node["refdoc"], app.builder, node["reftype"], public, node, contnode
     )
 
 
+class _OptionalImage(SphinxDirective):
+    """``.. optional-image:: path``: the image, or nothing while the file does
+    not exist.  (An image in a false ``.. only::`` block still warns when its
+    file is missing, which fails a ``-W`` build.)"""
+
+    required_arguments = 1
+    option_spec: ClassVar[dict[str, Callable[[str], Any]]] = {"alt": str, "width": str}
+
+    def run(self) -> list[Any]:
+        uri = self.arguments[0]
+        _, path = self.env.relfn2path(uri, self.env.docname)
+        self.env.note_dependency(path)  # rebuild the page when the file comes or goes
+        if not Path(path).is_file():
+            return []
+        options = "".join(f"\n   :{name}: {value}" for name, value in self.options.items())
+        return self.parse_text_to_nodes(f".. image:: {uri}{options}\n")
+
+
 def setup(app: Sphinx) -> None:
+    # docs/benchmarks.rst shows the chart that `python benchmarks/run.py --chart
+    # docs/_static/benchmarks.svg` writes, if there is one: the image with
+    # optional-image, the text around it with `.. only:: benchmarks_chart`.
+    if (Path(app.srcdir) / "_static" / "benchmarks.svg").is_file():
+        app.tags.add("benchmarks_chart")
+    app.add_directive("optional-image", _OptionalImage)
     app.connect("autodoc-process-bases", _public_bases)
     app.connect("missing-reference", _core_names)

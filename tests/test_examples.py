@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
-import inspect
 import selectors
 import socket
-import struct
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from sansio_streams import NEED_DATA, IncompleteReadError, NeedData, ReadBuffer
-from sansio_streams.testing import assert_chunking_invariant, chunked, parse_chunks
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -189,102 +181,12 @@ def test_a_peer_that_does_not_read_is_stopped(harness: Harness) -> None:
 
 
 # ------------------------------------------------------------- docs/testing.rst
-# The frame parser below is the worked example of docs/testing.rst, copied here
-# so that it runs: keep the two copies the same (test_docs_show_this_code checks).
+# Its worked example is examples/frames.py, tested by tests/test_frames_example.py;
+# the page shows both with literalinclude, so what it shows is what runs.
 
 
-class FrameParser:
-    """Frames: a 2-byte big-endian payload size, then the payload."""
-
-    def __init__(self) -> None:
-        # The current frame's payload size, once its header is read: a step
-        # may return NEED_DATA between the header and the payload.
-        self._size: int | None = None
-
-    def next_frame(self, buf: ReadBuffer) -> bytes | NeedData:
-        if self._size is None:
-            header = buf.readexactly(2)
-            if header is NEED_DATA:
-                return NEED_DATA
-            (self._size,) = struct.unpack(">H", header)
-        payload = buf.readexactly(self._size)
-        if payload is NEED_DATA:
-            return NEED_DATA
-        self._size = None
-        return payload
-
-
-def frame(payload: bytes) -> bytes:
-    return struct.pack(">H", len(payload)) + payload
-
-
-def forgetful_next_frame(buf: ReadBuffer) -> bytes | NeedData:
-    header = buf.readexactly(2)
-    if header is NEED_DATA:
-        return NEED_DATA
-    (size,) = struct.unpack(">H", header)
-    return buf.readexactly(size)  # NEED_DATA here drops the header
-
-
-payload_lists = st.lists(st.binary(max_size=300), max_size=8)
-streams = st.builds(
-    lambda payloads, tail: b"".join(map(frame, payloads)) + tail,
-    payload_lists,
-    st.binary(max_size=3),  # a truncated frame at the end, sometimes
-)
-
-
-@settings(deadline=None)
-@given(chunked(streams))
-def test_frame_parser_chunking_invariant(data_and_chunks: tuple[bytes, list[bytes]]) -> None:
-    data, chunks = data_and_chunks
-    assert_chunking_invariant(lambda: FrameParser().next_frame, data, chunks)
-
-
-@settings(deadline=None)
-@given(payload_lists)
-def test_frame_parser_results(payloads: list[bytes]) -> None:
-    data = b"".join(map(frame, payloads))
-    outcome = assert_chunking_invariant(lambda: FrameParser().next_frame, data)
-    assert outcome.results == payloads
-    assert outcome.error is None
-    assert outcome.at_eof
-
-
-def test_frame_parser_truncated_frame() -> None:
-    outcome = parse_chunks(FrameParser().next_frame, [frame(b"abc"), b"\x00\x05ab"])
-    assert outcome.results == [b"abc"]
-    # Outcome keeps (type, args); asyncio's IncompleteReadError args are its message.
-    assert outcome.error == (IncompleteReadError, ("2 bytes read on a total of 5 expected bytes",))
-    assert outcome.remaining == 0
-
-
-def test_forgetful_parser_fails_the_invariant() -> None:
-    data = frame(b"abc")
-    assert parse_chunks(forgetful_next_frame, [data]).results == [b"abc"]
-    with pytest.raises(AssertionError, match="one byte at a time"):
-        assert_chunking_invariant(lambda: forgetful_next_frame, data)
-
-
-def rst_code_blocks(path: Path) -> list[str]:
-    """The contents of the ``.. code-block:: python`` directives in ``path``."""
-    blocks = []
-    lines = path.read_text().splitlines()
-    for i, line in enumerate(lines):
-        if line.strip() != ".. code-block:: python":
-            continue
-        body = []
-        for text in lines[i + 1 :]:
-            if text and not text.startswith(" "):
-                break
-            body.append(text)
-        blocks.append(textwrap.dedent("\n".join(body)).strip())
-    return blocks
-
-
-@pytest.mark.parametrize("name", ["FrameParser", "frame", "forgetful_next_frame"])
-def test_docs_show_this_code(name: str) -> None:
-    source = inspect.getsource(globals()[name]).strip()
-    assert any(source in block for block in rst_code_blocks(TESTING_RST)), (
-        f"docs/testing.rst no longer shows {name} as tests/test_examples.py has it"
-    )
+def test_testing_page_includes_the_tested_code() -> None:
+    text = TESTING_RST.read_text()
+    assert ".. literalinclude:: ../examples/frames.py" in text
+    assert ".. literalinclude:: ../tests/test_frames_example.py" in text
+    assert ".. code-block:: python" not in text, "show code by literalinclude, so that it runs"

@@ -70,7 +70,52 @@ PYTHON: list[Entry] = [
         "asyncio.IncompleteReadError.expected",
         "asyncio.LimitOverrunError.consumed",
     ),
+    *_objects(
+        "library/asyncio-eventloop.html",
+        "py:class",
+        "asyncio.AbstractEventLoop",
+        "asyncio.Server",
+    ),
+    *_objects(
+        "library/asyncio-eventloop.html",
+        "py:method",
+        "asyncio.loop.add_reader",
+        "asyncio.loop.add_writer",
+        "asyncio.loop.create_connection",
+        "asyncio.loop.start_tls",
+    ),
+    *_objects(
+        _PROTOCOLS,
+        "py:class",
+        "asyncio.BaseTransport",
+        "asyncio.WriteTransport",
+        "asyncio.Transport",
+        "asyncio.BaseProtocol",
+        "asyncio.Protocol",
+    ),
+    *_objects(
+        _PROTOCOLS,
+        "py:method",
+        "asyncio.ReadTransport.pause_reading",
+        "asyncio.ReadTransport.resume_reading",
+        "asyncio.Protocol.data_received",
+        "asyncio.Protocol.eof_received",
+        "asyncio.BaseProtocol.connection_lost",
+    ),
     *_objects("library/ssl.html", "py:exception", "ssl.SSLError"),
+    *_objects("library/ssl.html", "py:class", "ssl.SSLContext", "ssl.SSLObject", "ssl.MemoryBIO"),
+    *_objects("library/ssl.html", "py:method", "ssl.SSLContext.wrap_bio"),
+    *_objects("library/os.html", "py:class", "os.PathLike"),
+    *_objects(
+        "library/contextlib.html",
+        "py:class",
+        "contextlib.AbstractContextManager",
+        "contextlib.AbstractAsyncContextManager",
+    ),
+    *_objects("library/logging.html", "py:class", "logging.Logger"),
+    *_objects("library/io.html", "py:class", "io.BytesIO"),
+    *_objects("library/time.html", "py:function", "time.perf_counter_ns"),
+    *_objects("library/gc.html", "py:function", "gc.collect"),
     *_objects(_PROTOCOLS, "py:class", "asyncio.BufferedProtocol"),
     *_objects(
         _PROTOCOLS,
@@ -131,12 +176,16 @@ PYTHON: list[Entry] = [
     *_objects(
         "library/collections.abc.html",
         "py:class",
+        "collections.abc.AsyncIterator",
+        "collections.abc.Awaitable",
         "collections.abc.Callable",
         "collections.abc.Iterable",
         "collections.abc.Sequence",
     ),
     *_objects("library/enum.html", "py:class", "enum.Enum"),
-    *_objects("library/typing.html", "py:class", "typing.Generic", "typing.TypeVar"),
+    *_objects(
+        "library/typing.html", "py:class", "typing.Generic", "typing.Protocol", "typing.TypeVar"
+    ),
     *_objects("library/typing.html", "py:data", "typing.Literal"),
 ]
 
@@ -155,7 +204,21 @@ TRIO: list[Entry] = [
         "trio.abc.SendStream.send_all",
         "trio.abc.HalfCloseableStream.send_eof",
     ),
-    *_objects("reference-io.html", "py:function", "trio.open_tcp_stream", "trio.serve_tcp"),
+    *_objects(
+        "reference-io.html",
+        "py:function",
+        "trio.open_tcp_stream",
+        "trio.open_unix_socket",
+        "trio.serve_tcp",
+    ),
+    *_objects("reference-core.html", "py:class", "trio.Nursery", "trio.CancelScope"),
+    *_objects("reference-core.html", "py:function", "trio.open_nursery", "trio.run"),
+    *_objects(
+        "reference-lowlevel.html",
+        "py:function",
+        "trio.lowlevel.wait_readable",
+        "trio.lowlevel.wait_writable",
+    ),
 ]
 
 ANYIO: list[Entry] = [
@@ -166,7 +229,15 @@ ANYIO: list[Entry] = [
         "anyio.abc.ByteReceiveStream",
         "anyio.streams.buffered.BufferedByteReceiveStream",
     ),
-    *_objects("api.html", "py:function", "anyio.connect_tcp", "anyio.create_tcp_listener"),
+    *_objects("api.html", "py:class", "anyio.abc.TaskGroup"),
+    *_objects(
+        "api.html",
+        "py:function",
+        "anyio.connect_tcp",
+        "anyio.create_tcp_listener",
+        "anyio.run",
+        "anyio.wait_readable",
+    ),
 ]
 
 INVENTORIES = {
