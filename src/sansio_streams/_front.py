@@ -108,86 +108,134 @@ class Transport(Protocol):
     connection failed.  ``recv_into`` returns 0 at EOF.
     """
 
-    #: Bytes accepted by ``send()`` and not yet handed to the layer below (TLS records).
     @property
-    def pending(self) -> int: ...
+    def pending(self) -> int:
+        """Bytes accepted by :meth:`send` and not yet handed to the layer
+        below (TLS records not yet on the socket)."""
 
-    #: Whether received bytes are held below us, readable without waiting.
     @property
-    def buffered(self) -> bool: ...
+    def buffered(self) -> bool:
+        """Whether received bytes are held below us, readable without waiting."""
 
     #: Whether, on close, bytes already received should be read first (so the
     #: kernel sends FIN, not RST, as after asyncio's eager reads).
     drain_on_close: bool
 
-    #: Whether send() can send without waiting (a socket).  If not (a wrapped
-    #: framework stream), drain() flushes everything queued.
     @property
-    def sync_send(self) -> bool: ...
+    def sync_send(self) -> bool:
+        """Whether :meth:`send` can send without waiting (a socket).  If not
+        (a wrapped framework stream), ``drain()`` flushes everything queued."""
 
-    def recv_into(self, buffer: memoryview, /) -> int: ...
-    def send(self, data: memoryview, /) -> int: ...
+    def recv_into(self, buffer: memoryview, /) -> int:
+        """Receive into ``buffer`` without blocking; the count, 0 at EOF."""
+
+    def send(self, data: memoryview, /) -> int:
+        """Send a prefix of ``data`` without blocking; how many bytes were taken."""
+
     def flush(self) -> None:
         """Push out what :attr:`pending` counts, as far as possible without blocking."""
 
     def start_close(self) -> None:
         """Begin an orderly close (TLS: queue close_notify); then flush, then close()."""
 
-    def shutdown_write(self) -> None: ...
-    def can_write_eof(self) -> bool: ...
-    def close(self) -> None: ...
-    def abort(self) -> None: ...
+    def shutdown_write(self) -> None:
+        """Half-close: send EOF (``SHUT_WR``), keep receiving."""
+
+    def can_write_eof(self) -> bool:
+        """Whether :meth:`shutdown_write` is possible (not over TLS)."""
+
+    def close(self) -> None:
+        """Release the connection (an orderly close: FIN)."""
+
+    def abort(self) -> None:
+        """Release the connection at once, dropping what is unsent (RST)."""
+
     async def aclose(self) -> None:
         """Finish a close()/abort() that needs awaiting (wrapped framework streams)."""
 
     async def wait(self, readable: bool, writable: bool) -> None:
         """Return once the connection may be readable/writable, or at interrupt() or close()."""
 
-    def interrupt(self) -> None: ...
-    def get_extra_info(self, name: str, default: Any = None) -> Any: ...
+    def interrupt(self) -> None:
+        """Make a running :meth:`wait` return early (another task needs a wider wait)."""
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """asyncio's transport extra info (``"socket"``, ``"peername"``...)."""
 
 
 class Event(Protocol):
-    def set(self) -> None: ...
-    async def wait(self) -> Any: ...
+    """A one-shot event (``trio.Event``, ``anyio.Event``)."""
+
+    def set(self) -> None:
+        """Wake every waiter, now and later."""
+
+    async def wait(self) -> Any:
+        """Return once :meth:`set` was called."""
 
 
 class Scope(Protocol):
+    """A cancel scope (``trio.CancelScope``, ``anyio.CancelScope``)."""
+
     @property
-    def cancelled_caught(self) -> bool: ...
-    def cancel(self) -> None: ...
+    def cancelled_caught(self) -> bool:
+        """Whether the scope's cancellation ended its block."""
+
+    def cancel(self) -> None:
+        """Cancel what runs in the scope."""
 
 
 class TaskGroup(Protocol):
+    """A task group (trio nursery, ``anyio.abc.TaskGroup``)."""
+
     @property
-    def cancel_scope(self) -> Scope: ...
-    def start_soon(self, func: Callable[..., Awaitable[Any]], /, *args: Any) -> None: ...
-    async def start(self, func: Callable[..., Awaitable[Any]], /, *args: Any) -> Any: ...
+    def cancel_scope(self) -> Scope:
+        """The scope that cancels every task of the group."""
+
+    def start_soon(self, func: Callable[..., Awaitable[Any]], /, *args: Any) -> None:
+        """Run ``func(*args)`` in a new task of the group."""
+
+    async def start(self, func: Callable[..., Awaitable[Any]], /, *args: Any) -> Any:
+        """Run ``func(*args, task_status=...)`` and wait until it reports started."""
 
 
 class Backend(Protocol):
     """The framework's primitives the front needs."""
 
+    #: The framework's name, for messages.
     name: str
 
-    def event(self) -> Event: ...
-    async def checkpoint(self) -> None: ...
-    def move_on_after(self, seconds: float) -> AbstractContextManager[Scope]: ...
-    def cancel_scope(self) -> AbstractContextManager[Scope]: ...
-    def open_task_group(self) -> AbstractAsyncContextManager[TaskGroup]: ...
-    async def sleep_forever(self) -> NoReturn: ...
+    def event(self) -> Event:
+        """A new :class:`Event`."""
+
+    async def checkpoint(self) -> None:
+        """Let other tasks run; raise if the task is cancelled."""
+
+    def move_on_after(self, seconds: float) -> AbstractContextManager[Scope]:
+        """A :class:`Scope` that cancels its block after ``seconds``."""
+
+    def cancel_scope(self) -> AbstractContextManager[Scope]:
+        """A :class:`Scope` without deadline."""
+
+    def open_task_group(self) -> AbstractAsyncContextManager[TaskGroup]:
+        """A new :class:`TaskGroup`."""
+
+    async def sleep_forever(self) -> NoReturn:
+        """Wait until cancelled."""
 
 
 class Listener(Protocol):
     """A listening socket."""
 
     @property
-    def socket(self) -> Any: ...
+    def socket(self) -> Any:
+        """The listening socket, for ``Server.sockets``."""
 
     async def accept(self) -> Transport | None:
         """The next connection, or None once closed."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Stop listening and close the socket (removing a Unix socket file
+        when asked to)."""
 
 
 # ------------------------------------------------------------------- errors
@@ -875,11 +923,20 @@ class ByteStream(Protocol):
     async def receive(self) -> bytes:
         """Some bytes; b"" at EOF.  Raises OSError (mapped) on failure."""
 
-    async def send_all(self, data: bytes) -> None: ...
-    async def send_eof(self) -> None: ...
-    def can_write_eof(self) -> bool: ...
-    async def aclose(self, forcefully: bool) -> None: ...
-    def get_extra_info(self, name: str, default: Any = None) -> Any: ...
+    async def send_all(self, data: bytes) -> None:
+        """Send all of ``data``.  Raises OSError (mapped) on failure."""
+
+    async def send_eof(self) -> None:
+        """Half-close the stream (when :meth:`can_write_eof`)."""
+
+    def can_write_eof(self) -> bool:
+        """Whether the stream supports :meth:`send_eof`."""
+
+    async def aclose(self, forcefully: bool) -> None:
+        """Close the stream; ``forcefully`` without a graceful shutdown."""
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """asyncio's extra info, as far as the stream knows it."""
 
 
 # Bytes handed to one send_all() at a time.
@@ -1136,17 +1193,21 @@ class StreamReader:
     # ------------------------------------------------------------- feeding
 
     def exception(self) -> BaseException | None:
+        """The exception set by :meth:`set_exception` (or a lost connection), if any."""
         return self._core.exception()
 
     def set_exception(self, exc: BaseException) -> None:
+        """Make the reads raise ``exc`` (a waiting read at once)."""
         self._core.set_exception(exc)
         self._link.fed()
 
     def feed_eof(self) -> None:
+        """Signal EOF, as a protocol would: waiting reads see it at once."""
         self._core.feed_eof()
         self._link.fed()
 
     def feed_data(self, data: _Bytes) -> None:
+        """Add received bytes, as a protocol would: waiting reads see them at once."""
         self._core.feed_data(data)
         if data:
             self._link.fed()
@@ -1213,7 +1274,9 @@ class StreamReader:
 
 
 class _TransportView:
-    """What ``StreamWriter.transport`` returns: asyncio's transport methods over the link."""
+    """What ``StreamWriter.transport`` returns: asyncio's transport methods over
+    the writer's connection.  Each method does what asyncio's
+    ``WriteTransport`` method of the same name does."""
 
     __slots__ = ("_writer",)
 
@@ -1341,6 +1404,7 @@ class StreamWriter:
         link.lost_writes += 1
 
     def can_write_eof(self) -> bool:
+        """Whether :meth:`write_eof` is possible (False over TLS)."""
         transport = self._link.transport
         return transport is not None and transport.can_write_eof()
 
@@ -1367,6 +1431,7 @@ class StreamWriter:
             link.interrupt()
 
     def is_closing(self) -> bool:
+        """Whether :meth:`close` was called or the connection is lost."""
         link = self._link
         return link.closing or link.closed
 

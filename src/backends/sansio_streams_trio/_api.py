@@ -41,6 +41,15 @@ _DEFAULT: Final[Any] = _Default()
 
 
 class StreamReader(front.StreamReader):
+    """asyncio 3.13's ``StreamReader`` on trio: the same results, exceptions
+    and buffer semantics as ``asyncio.StreamReader``.
+
+    Made by :func:`open_connection` and servers; made directly
+    (``StreamReader(limit)``), it is fed by hand with :meth:`feed_data` and
+    :meth:`feed_eof`.  Two tasks reading at once get asyncio's
+    :exc:`RuntimeError`; a cancelled read loses and duplicates no byte.
+    """
+
     __slots__ = ()
 
     @classmethod
@@ -49,6 +58,15 @@ class StreamReader(front.StreamReader):
 
 
 class StreamWriter(front.StreamWriter):
+    """asyncio 3.13's ``StreamWriter`` on trio.
+
+    ``write()`` never blocks and never drops data: what the socket does not
+    take at once is queued and sent whenever a task awaits the stream (any
+    read, :meth:`drain`, :meth:`wait_closed`).  :meth:`drain` waits while more
+    than the high water mark is queued.  Only :func:`open_connection` and
+    servers make writers: calling ``StreamWriter()`` raises TypeError.
+    """
+
     __slots__ = ()
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -56,7 +74,18 @@ class StreamWriter(front.StreamWriter):
 
 
 class Server(front.Server):
-    """A server on trio; see :class:`sansio_streams._front.Server`."""
+    """A server on trio, made by :func:`start_server` (bound at once).
+
+    It serves inside ``async with server:``, in :meth:`serve_forever` until
+    cancelled, or at once in the ``task_group=`` (a nursery) given to
+    :func:`start_server`.  Each handler runs in a task group the server owns,
+    so none outlives it.  When a handler returns, what it wrote is flushed
+    and its connection closed; when it raises, the error is logged on the
+    ``"sansio_streams"`` logger and its connection closed, and the server
+    goes on.  :meth:`close` stops accepting, :meth:`wait_closed` waits for
+    the handlers, :meth:`close_clients` and :meth:`abort_clients` end the
+    connections.
+    """
 
 
 # ------------------------------------------------------------------ helpers
