@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import struct
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sansio_streams import NEED_DATA, NeedData, ReadBuffer
+from sansio_streams import NEED_DATA, IncompleteReadError, NeedData, ReadBuffer
 from sansio_streams.testing import (
     Outcome,
     assert_chunking_invariant,
@@ -31,6 +32,8 @@ class Frames:
 
     def step(self, buf: ReadBuffer) -> bytes | NeedData:
         if self.size is None:
+            if buf.at_eof():
+                return NEED_DATA  # a clean end, between two frames
             header = buf.readexactly(2)
             if header is NEED_DATA:
                 return NEED_DATA
@@ -149,3 +152,127 @@ def test_a_step_that_makes_no_progress_is_reported() -> None:
 
     with pytest.raises(AssertionError, match="without consuming"):
         parse_chunks(stuck, [b"abc"])
+
+
+# ------------------------------------------- remaining and at_eof after an error
+
+
+def strict_line(buf: ReadBuffer) -> bytes | NeedData:
+    """Lines, and ValueError for the line b"bad\\n"."""
+    line = buf.readline()
+    if line == b"bad\n":
+        raise ValueError("bad line")
+    return line
+
+
+GOOD_LINES = st.lists(st.sampled_from([b"ok\n", b"fine\n"]), max_size=5).map(b"".join)
+
+
+@given(GOOD_LINES, st.binary(max_size=30), st.data())
+def test_remaining_after_an_error_counts_the_input_not_consumed(
+    good: bytes, rest: bytes, data: st.DataObject
+) -> None:
+    # Fed whole, ``rest`` is buffered when the step raises; fed one byte at a
+    # time, it is not fed yet.  Either way the step did not consume it.
+    stream = good + b"bad\n" + rest
+    chunks = data.draw(chunkings(stream, allow_empty=True))
+    outcome = assert_chunking_invariant(lambda: strict_line, stream, chunks)
+    assert outcome == Outcome(
+        results=good.splitlines(keepends=True),
+        error=(ValueError, ("bad line",)),
+        remaining=len(rest),
+        at_eof=False,
+    )
+
+
+def test_remaining_counts_the_chunks_never_fed() -> None:
+    outcome = parse_chunks(strict_line, [b"bad\nx", b"yz"], eof=False)
+    assert outcome == Outcome([], (ValueError, ("bad line",)), 3, False)
+
+
+def test_at_eof_after_an_error_says_whether_eof_had_come() -> None:
+    # Raised before EOF: False, even with every byte consumed, for every chunking.
+    before = assert_chunking_invariant(lambda: strict_line, b"ok\nbad\n", [b"ok\nb", b"ad\n"])
+    assert before == Outcome([b"ok\n"], (ValueError, ("bad line",)), 0, False)
+    # Raised after EOF, with nothing left: True.
+    after = assert_chunking_invariant(lambda: Frames().step, b"\x00\x03ab", [b"\x00", b"\x03ab"])
+    assert after.error is not None
+    assert (after.remaining, after.at_eof) == (0, True)
+
+
+# ------------------------------------------------------ the final call at EOF
+
+
+@given(st.lists(st.binary(max_size=50), max_size=4), st.integers(1, 300), st.data())
+def test_a_stream_cut_after_a_frame_header_is_an_error(
+    payloads: list[bytes], size: int, data: st.DataObject
+) -> None:
+    # The buffer is empty at EOF, but the parser is owed a payload: only the
+    # final call can tell.
+    stream = frames(*payloads) + struct.pack(">H", size)
+    chunks = data.draw(chunkings(stream))
+    outcome = assert_chunking_invariant(lambda: Frames().step, stream, chunks)
+    assert outcome == Outcome(
+        results=payloads,
+        error=(IncompleteReadError, (f"0 bytes read on a total of {size} expected bytes",)),
+        remaining=0,
+        at_eof=True,
+    )
+
+
+def test_the_step_is_called_once_at_eof_and_its_answer_dropped() -> None:
+    calls_at_eof: list[bytes | NeedData] = []
+
+    def recording(buf: ReadBuffer) -> bytes | NeedData:
+        line = buf.readline()
+        if buf.at_eof():
+            calls_at_eof.append(line)
+        return line
+
+    # readline() returns b"" at EOF for ever: one call, and b"" is no result.
+    assert parse_chunks(recording, [b"a\n", b"b"]) == Outcome([b"a\n", b"b"], None, 0, True)
+    # The call that took the last line, then the final call.
+    assert calls_at_eof == [b"b", b""]
+    calls_at_eof.clear()
+    assert parse_chunks(recording, []) == Outcome([], None, 0, True)
+    assert calls_at_eof == [b""]
+    calls_at_eof.clear()
+    # Without EOF there is no final call.
+    assert parse_chunks(recording, [b"a\n"], eof=False) == Outcome([b"a\n"], None, 0, False)
+    assert calls_at_eof == []
+
+
+def test_no_final_call_when_the_step_answered_need_data_at_eof() -> None:
+    calls: list[int] = []
+
+    def waiting(buf: ReadBuffer) -> bytes | NeedData:
+        calls.append(len(buf))
+        return NEED_DATA  # ignores the bytes left: they stay in ``remaining``
+
+    assert parse_chunks(waiting, [b"ab"]) == Outcome([], None, 2, False)
+    assert calls == [2, 2]  # after the chunk, after EOF
+
+
+def test_a_readexactly_step_reports_a_clean_end_as_asyncio_does() -> None:
+    # Asked after EOF, ``readexactly(2)`` on an empty buffer raises, even on a
+    # frame boundary, as asyncio's ``while True: await reader.readexactly(2)``.
+    async def asyncio_driver() -> tuple[list[bytes], BaseException]:
+        reader = asyncio.StreamReader()
+        reader.feed_data(b"abcd")
+        reader.feed_eof()
+        items = []
+        try:
+            while True:
+                items.append(await reader.readexactly(2))
+        except asyncio.IncompleteReadError as exc:
+            return items, exc
+
+    items, exc = asyncio.run(asyncio_driver())
+    outcome = assert_chunking_invariant(lambda: lambda buf: buf.readexactly(2), b"abcd")
+    assert outcome == Outcome(items, (IncompleteReadError, exc.args), 0, True)
+
+    # A step that checks for EOF before it starts an item ends cleanly.
+    def pairs(buf: ReadBuffer) -> bytes | NeedData:
+        return NEED_DATA if buf.at_eof() else buf.readexactly(2)
+
+    assert assert_chunking_invariant(lambda: pairs, b"abcd") == Outcome(items, None, 0, True)

@@ -94,10 +94,27 @@ def chunked(
 
 @dataclass(frozen=True)
 class Outcome(Generic[T]):
-    """What a step made of a whole input.
+    """What a step made of a whole input, the same for every chunking of it
+    when the parser is right.
 
-    ``error`` is the exception that stopped it, as ``(type, args)`` so that two
-    outcomes compare equal when their errors are alike.
+    ``results``
+        The items the step returned, in order.
+    ``error``
+        The exception that ended the parse, as ``(type, args)`` so that two
+        outcomes compare equal when their errors are alike; ``None`` if none.
+    ``remaining``
+        How many bytes of the whole input the step did not consume: the bytes
+        still buffered *plus those not fed yet* when the parse ended.  After an
+        error it counts from the start of the input, not from what had arrived,
+        so it is the same whether the bytes after the bad input were buffered
+        (fed whole) or never fed (one byte at a time).  Without an error every
+        byte was fed, and it is what stayed buffered.
+    ``at_eof``
+        Whether EOF had been fed and nothing was left buffered when the parse
+        ended -- on an error, when the step raised.  An error raised before EOF
+        thus gives ``False`` even if the step had consumed everything: a right
+        parser raises as soon as the bytes it has show the error, and those
+        bytes are there before EOF in every chunking, or in none.
     """
 
     results: list[T] = field(default_factory=list)
@@ -115,14 +132,33 @@ def parse_chunks(
 ) -> Outcome[T]:
     """Feed ``chunks`` to a new ``ReadBuffer(limit)``, calling ``step`` as a driver would.
 
-    After each chunk (and after EOF when ``eof``), ``step`` is called until it
-    returns :data:`NEED_DATA` or, at EOF, until the buffer is at EOF.  A step
-    that returns a result without consuming anything, before EOF, is a bug that
-    would spin a real event loop: it raises AssertionError.  The first exception
-    a step raises ends the parse and is recorded in the outcome.
+    After each chunk, ``step`` is called until it returns :data:`NEED_DATA`.
+    Then, when ``eof``, EOF is fed and ``step`` is called until it returns
+    :data:`NEED_DATA` or the buffer is at EOF (empty, EOF fed).  In that last
+    case it is called *once more*, the final call: a parser may hold state the
+    buffer cannot show -- a frame header read, its payload owed -- and this is
+    its chance to raise for a stream that ended inside an item.  What the final
+    call returns is an end-of-stream answer (:data:`NEED_DATA`, ``readline()``'s
+    ``b""``), not an item: it is not added to ``results``.
+
+    A step that raises at the final call gets that error in its outcome, even
+    if the input ended between two items.  ``readexactly(n)`` and
+    ``readuntil()`` raise :exc:`~sansio_streams.IncompleteReadError` (with an
+    empty ``partial``) on an empty buffer at EOF, as
+    ``while True: await reader.readexactly(n)`` does in asyncio, and the
+    helper cannot tell that from a parser owed ``n`` bytes.  A step that must
+    end cleanly between two items checks :meth:`~sansio_streams.ReadBuffer.at_eof`
+    before it starts one and returns :data:`NEED_DATA`.
+
+    A step that returns a result without consuming anything, before EOF, is a
+    bug that would spin a real event loop: it raises AssertionError.  The first
+    exception a step raises ends the parse and is recorded in the outcome,
+    where ``remaining`` counts every byte of ``chunks`` not consumed (see
+    :class:`Outcome`).
     """
     buf = ReadBuffer(limit)
     results: list[T] = []
+    unfed = sum(map(len, chunks))  # bytes of the input not fed yet
 
     def drain() -> None:
         while not buf.at_eof():
@@ -134,10 +170,14 @@ def parse_chunks(
             stuck = len(buf) == before and not buf.exception() and not buf.at_eof()
             if stuck and (before or not eof):
                 raise AssertionError(f"step returned {result!r} without consuming bytes")
+        # Only after EOF (before it the buffer is never at EOF): the final call,
+        # for a parser that holds a half-read item; its return value is dropped.
+        step(buf)
 
     try:
         for chunk in chunks:
             buf.feed_data(chunk)
+            unfed -= len(chunk)
             drain()
         if eof:
             buf.feed_eof()
@@ -145,7 +185,7 @@ def parse_chunks(
     except AssertionError:
         raise
     except Exception as exc:
-        return Outcome(results, (type(exc), exc.args), len(buf), buf.at_eof())
+        return Outcome(results, (type(exc), exc.args), len(buf) + unfed, buf.at_eof())
     return Outcome(results, None, len(buf), buf.at_eof())
 
 
