@@ -44,7 +44,7 @@ import ssl as _ssl
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import Any, Final, NoReturn, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 from ._errors import StartTLSInjectionError
 from ._readbuffer import DEFAULT_LIMIT, NEED_DATA, ReadBuffer
@@ -218,9 +218,6 @@ class Backend(Protocol):
 
     def open_task_group(self) -> AbstractAsyncContextManager[TaskGroup]:
         """A new :class:`TaskGroup`."""
-
-    async def sleep_forever(self) -> NoReturn:
-        """Wait until cancelled."""
 
 
 class Listener(Protocol):
@@ -1726,7 +1723,10 @@ class Server:
             group.start_soon(self._accept_loop, listener)
 
     async def serve_forever(self) -> None:
-        """Serve until cancelled; then close the server."""
+        """Serve until cancelled or until :meth:`close` is called; then close
+        the server and wait for the handlers (asyncio's ``serve_forever()``
+        raises CancelledError at ``close()`` and leaves the handlers running;
+        in a structured framework it returns once they are done)."""
         if self._closed:
             raise RuntimeError(f"server {self!r} is closed")
         if self._serving_forever:
@@ -1736,13 +1736,14 @@ class Server:
             if self._group is not None:
                 self._start_accepting()
                 try:
-                    await self._backend.sleep_forever()
+                    await self._until_closed()
                 finally:
                     self.close()
+                await self.wait_closed()
             else:
                 self._start_serving = True
                 async with self:
-                    await self._backend.sleep_forever()
+                    await self._until_closed()
         finally:
             self._serving_forever = False
 
@@ -1776,16 +1777,22 @@ class Server:
         finally:
             self._group = None
 
+    async def _until_closed(self) -> None:
+        """Return once :meth:`close` has been called."""
+        if self._closed:
+            return
+        if self._close_event is None:
+            self._close_event = self._backend.event()
+        await self._close_event.wait()
+
     async def _run_in_group(self, *, task_status: Any) -> None:
         try:
             async with self._backend.open_task_group() as group:
                 self._group = group
-                self._close_event = self._backend.event()
                 if self._start_serving:
                     self._start_accepting()
                 task_status.started()
-                if not self._closed:
-                    await self._close_event.wait()
+                await self._until_closed()
         finally:
             # Cancelled with the caller's group: the handlers were cancelled
             # too; stop listening as well.

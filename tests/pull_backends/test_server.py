@@ -69,6 +69,46 @@ async def test_serve_forever_until_cancelled(streams: ModuleType) -> None:
 
 
 @pytest.mark.timeout(30)
+@pytest.mark.parametrize("in_group", [False, True], ids=["own-scope", "task_group"])
+async def test_close_ends_serve_forever_after_the_handlers(
+    streams: ModuleType, in_group: bool
+) -> None:
+    """close() ends serve_forever() (asyncio's raises CancelledError there); it
+    returns once the running handlers are done, which close() does not stop."""
+    events: list[str] = []
+    started = anyio.Event()
+    release = anyio.Event()
+
+    async def handler(reader: Any, writer: Any) -> None:
+        events.append("handler started")
+        started.set()
+        await release.wait()
+        writer.write(b"bye\n")
+        events.append("handler done")
+
+    async def serve(server: Any) -> None:
+        await server.serve_forever()
+        events.append("serve_forever returned")
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            kwargs = {"task_group": group} if in_group else {}
+            server = await streams.start_server(handler, "127.0.0.1", 0, **kwargs)
+            port = server.sockets[0].getsockname()[1]
+            group.start_soon(serve, server)
+            await anyio.wait_all_tasks_blocked()
+            reader, writer = await streams.open_connection("127.0.0.1", port)
+            await started.wait()
+            server.close()
+            await anyio.sleep(0.05)
+            assert events == ["handler started"]  # the handler still runs
+            release.set()
+            assert await reader.readline() == b"bye\n"
+            await close_writer(writer)
+    assert events == ["handler started", "handler done", "serve_forever returned"]
+
+
+@pytest.mark.timeout(30)
 async def test_task_group_serves_at_once(streams: ModuleType) -> None:
     async with anyio.create_task_group() as group:
         server = await streams.start_server(echo_handler, "127.0.0.1", 0, task_group=group)

@@ -9,7 +9,7 @@ import os
 import socket
 import struct
 from collections.abc import Callable
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 
 import anyio
 import anyio.lowlevel
@@ -329,10 +329,6 @@ class AnyioBackend:
 
     def open_task_group(self) -> Any:
         return anyio.create_task_group()
-
-    async def sleep_forever(self) -> NoReturn:
-        await anyio.sleep_forever()
-        raise AssertionError("unreachable")  # pragma: no cover
 
 
 ANYIO_BACKEND: Final = AnyioBackend()

@@ -8,7 +8,7 @@ import os
 import socket
 import struct
 from collections.abc import Callable
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 
 import trio
 
@@ -231,9 +231,6 @@ class TrioBackend:
 
     def open_task_group(self) -> Any:
         return trio.open_nursery()
-
-    async def sleep_forever(self) -> NoReturn:
-        await trio.sleep_forever()
 
 
 BACKEND: Final = TrioBackend()

@@ -1,0 +1,38 @@
+"""TCP echo client using streams: the spec's example on sansio_streams_anyio.
+
+The example of asyncio's streams documentation, with the stream functions
+taken from ``sansio_streams_anyio`` and ``anyio.run`` as the runner, on
+anyio's asyncio backend (the default) or its trio backend.  Start
+``echo_server.py`` first, then::
+
+    python examples/anyio/echo_client.py [--host HOST] [--port PORT] [--backend trio]
+"""
+
+import argparse
+
+import anyio
+
+import sansio_streams_anyio as streams
+
+
+async def tcp_echo_client(message: str, host: str = "127.0.0.1", port: int = 8888) -> None:
+    reader, writer = await streams.open_connection(host, port)
+
+    print(f"Send: {message!r}")
+    writer.write(message.encode())
+
+    data = await reader.read(100)
+    print(f"Received: {data.decode()!r}")
+
+    print("Close the connection")
+    writer.close()
+    await writer.wait_closed()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="TCP echo client (anyio)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8888)
+    parser.add_argument("--backend", choices=["asyncio", "trio"], default="asyncio")
+    args = parser.parse_args()
+    anyio.run(tcp_echo_client, "Hello World!", args.host, args.port, backend=args.backend)
