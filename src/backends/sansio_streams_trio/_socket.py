@@ -62,7 +62,7 @@ def _abort_socket(sock: socket.socket) -> None:
 class SocketTransport:
     """A connected stdlib socket, waited on with trio's readiness primitives."""
 
-    __slots__ = ("_extra", "_scope", "_sock", "recv_into", "send")
+    __slots__ = ("_extra", "_sock", "_waiting", "recv_into", "send")
 
     pending = 0
     buffered = False
@@ -73,7 +73,7 @@ class SocketTransport:
         configure(sock)
         self._sock = sock
         self._extra = extra_info(sock)
-        self._scope: trio.CancelScope | None = None
+        self._waiting = False
         self.recv_into: Callable[[memoryview], int] = sock.recv_into
         self.send: Callable[[memoryview], int] = sock.send
 
@@ -109,26 +109,28 @@ class SocketTransport:
 
     async def wait(self, readable: bool, writable: bool) -> None:
         sock = self._sock
-        with trio.CancelScope() as scope:
-            self._scope = scope
-            try:
-                if readable and writable:
-                    async with trio.open_nursery() as nursery:
-                        nursery.start_soon(_race, trio.lowlevel.wait_readable, sock, nursery)
-                        nursery.start_soon(_race, trio.lowlevel.wait_writable, sock, nursery)
-                elif readable:
-                    await trio.lowlevel.wait_readable(sock)
-                else:
-                    await trio.lowlevel.wait_writable(sock)
-            except trio.ClosedResourceError:
-                pass  # closed while we waited: the caller sees it
-            finally:
-                self._scope = None
+        self._waiting = True
+        try:
+            if readable and writable:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(_race, trio.lowlevel.wait_readable, sock, nursery)
+                    nursery.start_soon(_race, trio.lowlevel.wait_writable, sock, nursery)
+            elif readable:
+                await trio.lowlevel.wait_readable(sock)
+            else:
+                await trio.lowlevel.wait_writable(sock)
+        except trio.ClosedResourceError:
+            pass  # closed or interrupted while we waited: the caller looks again
+        finally:
+            self._waiting = False
 
     def interrupt(self) -> None:
-        scope = self._scope
-        if scope is not None:
-            scope.cancel()
+        # notify_closing() wakes the waits on this socket with
+        # ClosedResourceError without closing it (the next wait registers it
+        # again): an interrupt costs nothing when there is none, where a cancel
+        # scope around every wait cost about a quarter of a ping-pong round trip.
+        if self._waiting:
+            _notify_closing(self._sock)
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return self._extra.get(name, default)
