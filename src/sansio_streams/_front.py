@@ -41,6 +41,7 @@ import inspect
 import logging
 import socket
 import ssl as _ssl
+import threading
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
@@ -85,6 +86,21 @@ SSL_SHUTDOWN_TIMEOUT: Final = 30.0
 # run of small receives.
 _MIN_RECV: Final = 2**12
 _MAX_RECV: Final = 2**18
+
+
+class _ReceiveBuffer(threading.local):
+    """One receive buffer per thread, reused by every connection: receives go
+    into it and are then fed to the core (a copy of what arrived), which costs
+    less than lending the core zero-filled space and trimming it afterwards.
+    Per thread, because ``recv_into`` releases the GIL: two event loops in two
+    threads must not share it.  Nothing awaits between a receive and its feed,
+    so the connections of one thread can share it."""
+
+    def __init__(self) -> None:
+        self.view = memoryview(bytearray(_MAX_RECV))
+
+
+_receive_buffer: Final = _ReceiveBuffer()
 # Plaintext bytes encrypted per TLS send (bounds the TLS layer's own buffer).
 _TLS_WRITE_CHUNK: Final = 2**16
 _TLS_RECV: Final = 2**17
@@ -491,18 +507,14 @@ class _Link:
         transport: Transport = self.transport  # type: ignore[assignment]
         core = self.core
         size = self.recv_size
-        buf = core.get_buffer(size)
+        view = _receive_buffer.view
         try:
-            n = transport.recv_into(buf)
+            n = transport.recv_into(view[:size])
         except BlockingIOError:
-            core.buffer_updated(0)
             self.maybe_readable = False
             return
-        except BaseException:
-            core.buffer_updated(0)
-            raise
-        core.buffer_updated(n)
         if n:
+            core.feed_data(view[:n])
             if n == size:
                 if size < _MAX_RECV:
                     self.recv_size = size * 2
