@@ -1489,6 +1489,11 @@ class StreamWriter:
                 # awaited): send it all now, as asyncio's transport would in
                 # the background.
                 await link.run(lambda: link.closed or not (wbuf.pending or transport.pending), True)
+            else:
+                # No wait: still a checkpoint, as every trio and anyio call
+                # is (cancellation is seen here, other tasks run: a peer task
+                # reading what we sent keeps the kernel's buffers short).
+                await link._backend().checkpoint()
             if not link.closed:
                 return
         raise ConnectionResetError("Connection lost")

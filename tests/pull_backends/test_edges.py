@@ -140,14 +140,24 @@ async def test_start_tls_failures(
             with pytest.raises(ssl.SSLCertVerificationError):
                 await reader.read()  # the connection failed with it
         writer.close()
-        # Cancelled during the handshake: the connection is aborted.
+        # Cancelled before it starts (its first checkpoint): nothing changed.
         reader, writer = await streams.open_connection("127.0.0.1", srv.port)
         writer.write(b"STARTTLS\n")
         with anyio.fail_after(10):
             assert await reader.readline() == b"OK\n"
             with anyio.move_on_after(0):
                 await writer.start_tls(untrusting, server_hostname="localhost")
-            assert writer.is_closing()
+            assert not writer.is_closing()
+            assert writer.get_extra_info("ssl_object") is None
+        writer.close()
+        # Cancelled during the handshake (the peer never answers): aborted.
+        with socket.create_server(("127.0.0.1", 0)) as silent:
+            reader, writer = await streams.open_connection("127.0.0.1", silent.getsockname()[1])
+            with anyio.fail_after(10):
+                with anyio.move_on_after(0.2) as scope:
+                    await writer.start_tls(untrusting, server_hostname="localhost")
+                assert scope.cancelled_caught
+                assert writer.is_closing()
         # start_tls() on a closed stream, and while another task reads.
         reader, writer = await streams.open_connection("127.0.0.1", srv.port)
         async with anyio.create_task_group() as group:

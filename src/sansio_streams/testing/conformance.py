@@ -179,7 +179,12 @@ async def _echo(reader: Any, writer: Any) -> None:
     """Echo everything until EOF, then half-close."""
     while data := await reader.read(65536):
         writer.write(data)
-        await writer.drain()
+        try:
+            await writer.drain()
+        except ConnectionResetError:
+            if writer.is_closing():
+                return  # closed by the server (close_clients()): as asyncio may
+            raise
     if writer.can_write_eof() and not writer.is_closing():
         writer.write_eof()
 
