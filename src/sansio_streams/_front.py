@@ -265,9 +265,13 @@ def as_oserror(exc: BaseException, default: type[OSError]) -> OSError:
     return error
 
 
-def check_limit(limit: int) -> None:
-    """Check ``limit`` as asyncio's StreamReader does, before any connecting."""
+def check_limit(limit: int | None) -> int:
+    """``limit`` checked as asyncio's StreamReader does, before any connecting;
+    ``None`` means the default (64 KiB), as the reference documents it."""
+    if limit is None:
+        return DEFAULT_LIMIT
     ReadBuffer(limit)
+    return limit
 
 
 def reject_keywords(func: str, framework: str, **given: bool) -> None:

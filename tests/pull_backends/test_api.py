@@ -253,3 +253,16 @@ async def test_keep_alive_on_accepted_sockets(streams: ModuleType) -> None:
             assert await reader.read() == b""
         await close_writer(writer)
     assert options == [1]
+
+
+@pytest.mark.timeout(10)
+async def test_limit_none_means_the_default(streams: ModuleType) -> None:
+    # The reference's signatures document limit=None as the default (64 KiB).
+    async with serving(streams, echo_handler, limit=None) as srv:
+        reader, writer = await streams.open_connection("127.0.0.1", srv.port, limit=None)
+        try:
+            writer.write(b"x" * 70_000 + b"\n")
+            with pytest.raises(ValueError, match="limit"), anyio.fail_after(10):
+                await reader.readline()  # over 64 KiB: the default limit applies
+        finally:
+            await close_writer(writer)

@@ -259,7 +259,7 @@ async def open_connection(
     host: str | None = None,
     port: int | None = None,
     *,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = DEFAULT_LIMIT,
     ssl: _ssl.SSLContext | bool | None = None,
     family: int = 0,
     proto: int = 0,
@@ -280,7 +280,7 @@ async def open_connection(
     default); ``None`` means one attempt at a time.  On trio a ``local_addr``
     with a non-zero port raises TypeError (trio binds a host only).
     """
-    front.check_limit(limit)
+    limit = front.check_limit(limit)
     front.reject_keywords(
         "open_connection",
         _FRAMEWORK,
@@ -324,7 +324,7 @@ async def open_connection(
 async def open_unix_connection(
     path: str | bytes | os.PathLike[str] | None = None,
     *,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = DEFAULT_LIMIT,
     ssl: _ssl.SSLContext | bool | None = None,
     sock: socket.socket | None = None,
     server_hostname: str | None = None,
@@ -332,7 +332,7 @@ async def open_unix_connection(
     ssl_shutdown_timeout: float | None = None,
 ) -> tuple[StreamReader, StreamWriter]:
     """Connect to a Unix socket (or use ``sock``) and return (reader, writer)."""
-    front.check_limit(limit)
+    limit = front.check_limit(limit)
     if ssl and server_hostname is None:
         raise ValueError("you have to pass server_hostname when using ssl")
     context, hostname = front.client_ssl(
@@ -366,7 +366,7 @@ async def start_server(
     host: str | Sequence[str] | None = None,
     port: int | None = None,
     *,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = DEFAULT_LIMIT,
     family: int = socket.AF_UNSPEC,
     flags: int = socket.AI_PASSIVE,
     sock: socket.socket | None = None,
@@ -387,6 +387,7 @@ async def start_server(
     for ``start_serving()``.  ``flags`` other than ``AI_PASSIVE`` and
     ``reuse_address=False`` raise TypeError (anyio always sets SO_REUSEADDR).
     """
+    limit = front.check_limit(limit)
     front.reject_keywords(
         "start_server",
         _FRAMEWORK,
@@ -433,7 +434,7 @@ async def start_unix_server(
     client_connected_cb: front.ClientConnectedCallback,
     path: str | bytes | os.PathLike[str] | None = None,
     *,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = DEFAULT_LIMIT,
     sock: socket.socket | None = None,
     backlog: int = 100,
     ssl: _ssl.SSLContext | None = None,
@@ -444,6 +445,7 @@ async def start_unix_server(
     task_group: anyio.abc.TaskGroup | None = None,
 ) -> Server:
     """Bind a Unix socket now (``anyio.create_unix_listener()``) and return a :class:`Server`."""
+    limit = front.check_limit(limit)
     context = front.server_ssl(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
     listening = front.unix_serve_socket(path, sock, backlog)
     if listening is None:

@@ -235,7 +235,7 @@ async def open_connection(
     host: str | None = None,
     port: int | None = None,
     *,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = DEFAULT_LIMIT,
     ssl: _ssl.SSLContext | bool | None = None,
     family: int = 0,
     proto: int = 0,
@@ -255,7 +255,7 @@ async def open_connection(
     mean nothing on trio and raise TypeError.  ``happy_eyeballs_delay`` not
     given means trio's default (0.25 s); ``None`` means one attempt at a time.
     """
-    front.check_limit(limit)
+    limit = front.check_limit(limit)
     front.reject_keywords(
         "open_connection",
         _FRAMEWORK,
@@ -291,7 +291,7 @@ async def open_connection(
 async def open_unix_connection(
     path: str | bytes | os.PathLike[str] | None = None,
     *,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = DEFAULT_LIMIT,
     ssl: _ssl.SSLContext | bool | None = None,
     sock: socket.socket | None = None,
     server_hostname: str | None = None,
@@ -299,7 +299,7 @@ async def open_unix_connection(
     ssl_shutdown_timeout: float | None = None,
 ) -> tuple[StreamReader, StreamWriter]:
     """Connect to a Unix socket with ``trio.open_unix_socket()`` (or use ``sock``)."""
-    front.check_limit(limit)
+    limit = front.check_limit(limit)
     if ssl and server_hostname is None:
         raise ValueError("you have to pass server_hostname when using ssl")
     context, hostname = front.client_ssl(
@@ -351,7 +351,7 @@ async def start_server(
     host: str | Sequence[str] | None = None,
     port: int | None = None,
     *,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = DEFAULT_LIMIT,
     family: int = socket.AF_UNSPEC,
     flags: int = socket.AI_PASSIVE,
     sock: socket.socket | None = None,
@@ -371,6 +371,7 @@ async def start_server(
     in ``task_group`` (a nursery) if given -- unless ``start_serving=False``,
     which waits for ``start_serving()``.
     """
+    limit = front.check_limit(limit)
     context = front.server_ssl(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
     given = front.serve_socket(host, port, sock, backlog)
     if given is not None:
@@ -403,7 +404,7 @@ async def start_unix_server(
     client_connected_cb: front.ClientConnectedCallback,
     path: str | bytes | os.PathLike[str] | None = None,
     *,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = DEFAULT_LIMIT,
     sock: socket.socket | None = None,
     backlog: int = 100,
     ssl: _ssl.SSLContext | None = None,
@@ -414,6 +415,7 @@ async def start_unix_server(
     task_group: trio.Nursery | None = None,
 ) -> Server:
     """Bind a Unix socket now and return a :class:`Server` (see :func:`start_server`)."""
+    limit = front.check_limit(limit)
     context = front.server_ssl(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
     listening = unix_listening_socket(path, sock, backlog)
     return await _serve(
