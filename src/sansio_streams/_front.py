@@ -37,10 +37,13 @@ duplicates nothing.
 from __future__ import annotations
 
 import contextlib
+import errno
 import inspect
 import logging
+import os
 import socket
 import ssl as _ssl
+import struct
 import threading
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -362,6 +365,84 @@ def listen(sock: socket.socket, backlog: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+# ------------------------------------------- helpers of the socket transports
+# What the trio and the anyio-on-asyncio socket transports do alike.
+
+_LINGER_0: Final = struct.pack("ii", 1, 0)
+# accept() errors that mean "out of resources": log, sleep, retry (as trio does).
+_ACCEPT_CAPACITY_ERRNOS: Final = frozenset(
+    {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+)
+# accept() errors about one connection that went away: accept the next.
+_ACCEPT_RETRY_ERRNOS: Final = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EINTR})
+_ACCEPT_CAPACITY_SLEEP: Final = 0.1
+
+
+def configure_socket(sock: socket.socket) -> None:
+    """Non-blocking, and TCP_NODELAY for TCP (as asyncio's transports)."""
+    sock.setblocking(False)
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
+        with contextlib.suppress(OSError):  # e.g. a socket already shut down
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def socket_extra_info(sock: socket.socket) -> dict[str, Any]:
+    """asyncio's extra info of a socket transport: socket, sockname, peername."""
+    info: dict[str, Any] = {"socket": sock}
+    try:
+        info["sockname"] = sock.getsockname()
+    except OSError:  # pragma: no cover
+        info["sockname"] = None
+    try:
+        info["peername"] = sock.getpeername()
+    except OSError:
+        info["peername"] = None
+    return info
+
+
+def abort_socket(sock: socket.socket) -> None:
+    """Close ``sock`` at once; a TCP peer gets a RST (SO_LINGER 0), as after
+    asyncio's ``transport.abort()``."""
+    if sock.fileno() >= 0 and sock.family != getattr(socket, "AF_UNIX", None):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_0)
+    sock.close()
+
+
+def accept_retry_delay(exc: OSError) -> float:
+    """What to do after ``accept()`` raised ``exc``: the seconds to wait before
+    accepting again (0 when only that connection failed; after running out of
+    descriptors or memory, a pause, logged); re-raises any other error."""
+    if exc.errno in _ACCEPT_RETRY_ERRNOS:
+        return 0
+    if exc.errno in _ACCEPT_CAPACITY_ERRNOS:
+        logger.error("accept() failed; retrying soon", exc_info=exc)
+        return _ACCEPT_CAPACITY_SLEEP
+    raise exc
+
+
+def unix_socket_file(sock: socket.socket, cleanup_socket: bool) -> tuple[str, int] | None:
+    """asyncio 3.13's ``cleanup_socket``: the listening Unix socket's file
+    (path and inode) to remove on close, if asked for and there is one."""
+    if not cleanup_socket or sock.family != getattr(socket, "AF_UNIX", None):
+        return None
+    path = sock.getsockname()
+    if isinstance(path, str) and path and not path.startswith("\0"):
+        with contextlib.suppress(OSError):
+            return path, os.stat(path).st_ino
+    return None
+
+
+def remove_unix_socket_file(target: tuple[str, int] | None) -> None:
+    """Remove the file :func:`unix_socket_file` found, if it is still the
+    same one (another server may have replaced it since)."""
+    if target is not None:
+        path, inode = target
+        with contextlib.suppress(OSError):
+            if os.stat(path).st_ino == inode:
+                os.unlink(path)
 
 
 def _check_stream_socket(sock: socket.socket) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import socket
 import ssl
@@ -355,3 +356,15 @@ async def test_server_edges(streams: ModuleType, caplog: pytest.LogCaptureFixtur
         with anyio.fail_after(10):
             await server.wait_closed()
     assert any(r.getMessage() == "error closing a server connection" for r in caplog.records)
+
+
+def test_accept_retry_delay(caplog: pytest.LogCaptureFixture) -> None:
+    # One connection gone before accept(): accept the next at once, quietly.
+    assert front.accept_retry_delay(OSError(errno.ECONNABORTED, "aborted")) == 0
+    assert caplog.records == []
+    # Out of descriptors: log, pause, try again (trio's policy).
+    assert front.accept_retry_delay(OSError(errno.EMFILE, "too many")) == 0.1
+    assert [r.getMessage() for r in caplog.records] == ["accept() failed; retrying soon"]
+    # Anything else is the listener's own failure.
+    with pytest.raises(OSError, match="bad fd"):
+        front.accept_retry_delay(OSError(errno.EBADF, "bad fd"))

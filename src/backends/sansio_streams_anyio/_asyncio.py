@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import errno
 import os
 import socket
-import struct
 from collections.abc import Callable
 from typing import Any, Final
 
 import anyio
 import anyio.lowlevel
 
-from sansio_streams._front import logger
+from sansio_streams import _front as front
 
 __all__ = (
     "ANYIO_BACKEND",
@@ -22,36 +19,7 @@ __all__ = (
     "AsyncioSocketListener",
     "AsyncioSocketTransport",
     "connect",
-    "extra_info",
 )
-
-_LINGER_0: Final = struct.pack("ii", 1, 0)
-_ACCEPT_CAPACITY_ERRNOS: Final = frozenset(
-    {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
-)
-_ACCEPT_RETRY_ERRNOS: Final = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EINTR})
-_SLEEP_ON_CAPACITY: Final = 0.1
-
-
-def configure(sock: socket.socket) -> None:
-    """Non-blocking, and TCP_NODELAY for TCP (as asyncio's transports)."""
-    sock.setblocking(False)
-    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
-        with contextlib.suppress(OSError):  # e.g. a socket already shut down
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-def extra_info(sock: socket.socket) -> dict[str, Any]:
-    info: dict[str, Any] = {"socket": sock}
-    try:
-        info["sockname"] = sock.getsockname()
-    except OSError:  # pragma: no cover
-        info["sockname"] = None
-    try:
-        info["peername"] = sock.getpeername()
-    except OSError:
-        info["peername"] = None
-    return info
 
 
 def _wake(fut: asyncio.Future[None]) -> None:
@@ -80,11 +48,11 @@ class AsyncioSocketTransport:
     sync_send = True
 
     def __init__(self, sock: socket.socket, loop: asyncio.AbstractEventLoop) -> None:
-        configure(sock)
+        front.configure_socket(sock)
         self._sock = sock
         self._fd = sock.fileno()
         self._loop = loop
-        self._extra = extra_info(sock)
+        self._extra = front.socket_extra_info(sock)
         self._fut: asyncio.Future[None] | None = None
         self._reading = False
         self._writing = False
@@ -150,10 +118,7 @@ class AsyncioSocketTransport:
         if sock.fileno() >= 0:
             if not self._loop.is_closed():
                 self._unregister()
-            if sock.family != getattr(socket, "AF_UNIX", None):
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_0)
-            sock.close()
+            front.abort_socket(sock)
 
     async def wait(self, readable: bool, writable: bool) -> None:
         if self._sock.fileno() < 0:
@@ -212,12 +177,7 @@ class AsyncioSocketListener:
         self._keep_alive = keep_alive
         self._closed = False
         self._fut: asyncio.Future[None] | None = None
-        self._unlink: tuple[str, int] | None = None
-        if cleanup_socket and sock.family == getattr(socket, "AF_UNIX", None):
-            path = sock.getsockname()
-            if isinstance(path, str) and path and not path.startswith("\0"):
-                with contextlib.suppress(OSError):
-                    self._unlink = (path, os.stat(path).st_ino)
+        self._unlink = front.unix_socket_file(sock, cleanup_socket)
 
     async def accept(self) -> AsyncioSocketTransport | None:
         sock = self.socket
@@ -239,13 +199,9 @@ class AsyncioSocketListener:
             except OSError as exc:
                 if self._closed:
                     return None
-                if exc.errno in _ACCEPT_RETRY_ERRNOS:
-                    continue
-                if exc.errno in _ACCEPT_CAPACITY_ERRNOS:
-                    logger.error("accept() failed; retrying soon", exc_info=True)
-                    await anyio.sleep(_SLEEP_ON_CAPACITY)
-                    continue
-                raise
+                if delay := front.accept_retry_delay(exc):
+                    await anyio.sleep(delay)
+                continue
             try:
                 if self._keep_alive:
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
@@ -266,13 +222,7 @@ class AsyncioSocketListener:
         if fut is not None:
             _wake(fut)
         sock.close()
-        if self._unlink is not None:
-            path, inode = self._unlink
-            try:
-                if os.stat(path).st_ino == inode:
-                    os.unlink(path)
-            except OSError:
-                pass
+        front.remove_unix_socket_file(self._unlink)
 
 
 class _Grab(asyncio.Protocol):

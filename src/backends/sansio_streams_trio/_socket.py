@@ -3,60 +3,21 @@
 from __future__ import annotations
 
 import contextlib
-import errno
-import os
 import socket
-import struct
 from collections.abc import Callable
 from typing import Any, Final
 
 import trio
 
-from sansio_streams._front import logger
+from sansio_streams import _front as front
 
-__all__ = ("BACKEND", "SocketListener", "SocketTransport", "TrioBackend", "configure")
-
-_LINGER_0: Final = struct.pack("ii", 1, 0)
-# accept() errors that mean "out of resources": log, sleep, retry (as trio does).
-_ACCEPT_CAPACITY_ERRNOS: Final = frozenset(
-    {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
-)
-_ACCEPT_RETRY_ERRNOS: Final = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EINTR})
-_SLEEP_ON_CAPACITY: Final = 0.1
-
-
-def configure(sock: socket.socket) -> None:
-    """Non-blocking, and TCP_NODELAY for TCP (as asyncio's transports)."""
-    sock.setblocking(False)
-    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
-        with contextlib.suppress(OSError):  # e.g. a socket already shut down
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-def extra_info(sock: socket.socket) -> dict[str, Any]:
-    info: dict[str, Any] = {"socket": sock}
-    try:
-        info["sockname"] = sock.getsockname()
-    except OSError:  # pragma: no cover
-        info["sockname"] = None
-    try:
-        info["peername"] = sock.getpeername()
-    except OSError:
-        info["peername"] = None
-    return info
+__all__ = ("BACKEND", "SocketListener", "SocketTransport", "TrioBackend")
 
 
 def _notify_closing(sock: socket.socket) -> None:
     # Outside trio.run (garbage collection) nobody can be waiting: RuntimeError.
     with contextlib.suppress(RuntimeError):
         trio.lowlevel.notify_closing(sock)
-
-
-def _abort_socket(sock: socket.socket) -> None:
-    if sock.fileno() >= 0 and sock.family != getattr(socket, "AF_UNIX", None):
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_0)
-    sock.close()
 
 
 class SocketTransport:
@@ -70,9 +31,9 @@ class SocketTransport:
     sync_send = True
 
     def __init__(self, sock: socket.socket) -> None:
-        configure(sock)
+        front.configure_socket(sock)
         self._sock = sock
-        self._extra = extra_info(sock)
+        self._extra = front.socket_extra_info(sock)
         self._waiting = False
         self.recv_into: Callable[[memoryview], int] = sock.recv_into
         self.send: Callable[[memoryview], int] = sock.send
@@ -105,7 +66,7 @@ class SocketTransport:
         sock = self._sock
         if sock.fileno() >= 0:
             _notify_closing(sock)
-            _abort_socket(sock)
+            front.abort_socket(sock)
 
     async def wait(self, readable: bool, writable: bool) -> None:
         sock = self._sock
@@ -158,12 +119,7 @@ class SocketListener:
         self._closed = False
         # asyncio 3.13's cleanup_socket: on close, remove the Unix socket's file
         # if it is still the one we bound.
-        self._unlink: tuple[str, int] | None = None
-        if cleanup_socket and sock.family == getattr(socket, "AF_UNIX", None):
-            path = sock.getsockname()
-            if isinstance(path, str) and path and not path.startswith("\0"):
-                with contextlib.suppress(OSError):
-                    self._unlink = (path, os.stat(path).st_ino)
+        self._unlink = front.unix_socket_file(sock, cleanup_socket)
 
     async def accept(self) -> SocketTransport | None:
         sock = self.socket
@@ -179,13 +135,9 @@ class SocketListener:
             except OSError as exc:
                 if self._closed:
                     return None
-                if exc.errno in _ACCEPT_RETRY_ERRNOS:
-                    continue
-                if exc.errno in _ACCEPT_CAPACITY_ERRNOS:
-                    logger.error("accept() failed; retrying soon", exc_info=True)
-                    await trio.sleep(_SLEEP_ON_CAPACITY)
-                    continue
-                raise
+                if delay := front.accept_retry_delay(exc):
+                    await trio.sleep(delay)
+                continue
             try:
                 if self._keep_alive:
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
@@ -205,13 +157,7 @@ class SocketListener:
         sock = self.socket
         _notify_closing(sock)
         sock.close()
-        if self._unlink is not None:
-            path, inode = self._unlink
-            try:
-                if os.stat(path).st_ino == inode:
-                    os.unlink(path)
-            except OSError:
-                pass
+        front.remove_unix_socket_file(self._unlink)
 
 
 class TrioBackend:
