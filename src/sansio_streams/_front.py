@@ -84,9 +84,9 @@ logger: Final = logging.getLogger("sansio_streams")
 SSL_HANDSHAKE_TIMEOUT: Final = 60.0
 SSL_SHUTDOWN_TIMEOUT: Final = 30.0
 
-# Receive sizes asked of the core per get_buffer(); the core zero-fills what it
-# lends, so the size adapts: doubles when a receive fills it, halves after a
-# run of small receives.
+# How much one receive asks for: it adapts, doubling when a receive fills it
+# and halving after a run of small receives, so that a chatty connection does
+# not copy a large buffer's worth per message.
 _MIN_RECV: Final = 2**12
 _MAX_RECV: Final = 2**18
 
@@ -1553,6 +1553,9 @@ class StreamWriter:
         """Send queued bytes; wait while more than the high-water mark are
         queued, until no more than the low-water mark are.  (Over a wrapped
         framework stream, which cannot send without waiting: until all are sent.)
+        Always a checkpoint, as every trio and anyio call is: when it does not
+        wait, it still lets other tasks run and sees a cancellation (asyncio's
+        returns at once).
 
         Raises:
             BaseException: the reader's exception, if one was set.

@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 import pytest
+import trio
 
 import sansio_streams
 from sansio_streams._front import StartTLSInjectionError
@@ -265,4 +266,22 @@ async def test_limit_none_means_the_default(streams: ModuleType) -> None:
             with pytest.raises(ValueError, match="limit"), anyio.fail_after(10):
                 await reader.readline()  # over 64 KiB: the default limit applies
         finally:
+            await close_writer(writer)
+
+
+@pytest.mark.timeout(10)
+async def test_wrap_stream_limit_none_means_the_default(streams: ModuleType) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        stream: Any
+        if streams.__name__ == "sansio_streams_trio":
+            stream = await trio.open_tcp_stream("127.0.0.1", port)
+        else:
+            stream = await anyio.connect_tcp("127.0.0.1", port)
+        peer, _ = listener.accept()
+        with peer:
+            reader, writer = await streams.wrap_stream(stream, limit=None)
+            peer.sendall(b"x" * 70_000 + b"\n")
+            with pytest.raises(ValueError, match="limit"), anyio.fail_after(10):
+                await reader.readline()  # over 64 KiB: the default limit applies
             await close_writer(writer)

@@ -136,8 +136,9 @@ class Server(front.Server):
     """A server on anyio (on its asyncio and trio backends), made by
     :func:`start_server` (bound at once).
 
-    It serves inside ``async with server:``, in :meth:`serve_forever` until
-    cancelled, or at once in the ``task_group=`` (an anyio task group) given to
+    It serves inside ``async with server:``, in :meth:`serve_forever` (until
+    cancelled or :meth:`close` is called; then it returns once the handlers
+    are done), or at once in the ``task_group=`` (an anyio task group) given to
     :func:`start_server`.  Each handler runs in a task group the server owns,
     so none outlives it.  When a handler returns, what it wrote is flushed
     and its connection closed; when it raises, the error is logged on the

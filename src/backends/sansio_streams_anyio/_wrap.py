@@ -80,7 +80,7 @@ class _AnyioStream:
 
 
 async def wrap_stream(
-    stream: anyio.abc.ByteStream, *, limit: int = DEFAULT_LIMIT, server_side: bool = False
+    stream: anyio.abc.ByteStream, *, limit: int | None = DEFAULT_LIMIT, server_side: bool = False
 ) -> tuple[StreamReader, StreamWriter]:
     """A reader/writer pair over any anyio ``ByteStream``, which the pair then owns.
 
@@ -95,6 +95,6 @@ async def wrap_stream(
         _AnyioStream(stream),
         StreamReader,
         StreamWriter,
-        limit=limit,
+        limit=front.check_limit(limit),
         server_side=server_side,
     )

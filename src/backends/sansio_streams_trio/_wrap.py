@@ -68,7 +68,7 @@ class _TrioStream:
 
 
 async def wrap_stream(
-    stream: trio.abc.Stream, *, limit: int = DEFAULT_LIMIT, server_side: bool = False
+    stream: trio.abc.Stream, *, limit: int | None = DEFAULT_LIMIT, server_side: bool = False
 ) -> tuple[StreamReader, StreamWriter]:
     """A reader/writer pair over ``stream``, which the pair then owns.
 
@@ -78,7 +78,7 @@ async def wrap_stream(
     ``start_tls()`` takes.  Close with ``writer.close()`` and ``await
     writer.wait_closed()``, which closes ``stream``.
     """
-    front.check_limit(limit)
+    limit = front.check_limit(limit)
     if isinstance(stream, trio.SocketStream):
         raw = socket.socket(fileno=stream.socket.detach())
         return front.pair_over(
