@@ -544,20 +544,22 @@ class _Link:
             return
         wbuf = self.wbuf
         try:
-            if wbuf.pending:
+            pending = wbuf.pending
+            if pending:
                 sent = False
-                while wbuf.pending:
+                while pending:
                     try:
                         n = transport.send(wbuf.next_to_send())
                     except BlockingIOError:
                         break
                     wbuf.sent(n)
+                    pending = wbuf.pending
                     sent = True
                 if sent:
                     self.notify()
             if transport.pending:
                 transport.flush()
-            if not wbuf.pending:
+            if not pending:
                 if self.closing:
                     if not self.close_started:
                         self.close_started = True
