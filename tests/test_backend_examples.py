@@ -62,14 +62,20 @@ FLAVOURS = [
 #: would, with two changes.  Python's own SIGINT handler is installed even if
 #: this process was started with SIGINT ignored (as a background job is): the
 #: echo servers stop on Ctrl-C, and the tests send SIGINT.  ``--uvloop`` makes
-#: ``asyncio.run`` ``uvloop.run``, as the asyncio tutorial shows.
+#: ``asyncio.run`` run on uvloop, as ``uvloop.run`` (which the asyncio tutorial
+#: shows) does; not ``asyncio.run = uvloop.run``, since from Python 3.12 on
+#: ``uvloop.run`` calls ``asyncio.run`` itself.
 LAUNCHER = """\
 import os, runpy, signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)
 del sys.argv[0]
 if sys.argv[0] == "--uvloop":
     import asyncio, uvloop
-    asyncio.run = uvloop.run
+    if sys.version_info >= (3, 12):
+        _run = asyncio.run
+        asyncio.run = lambda main, **kw: _run(main, loop_factory=uvloop.new_event_loop, **kw)
+    else:
+        asyncio.run = uvloop.run
     del sys.argv[0]
 sys.path[0] = os.path.dirname(sys.argv[0])
 runpy.run_path(sys.argv[0], run_name="__main__")
