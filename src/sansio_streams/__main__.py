@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         walkthrough()
         return 0
-    if args.timeout <= 0:
+    if not args.timeout > 0:  # also NaN
         print("--timeout must be positive", file=sys.stderr)
         return 2
     try:

@@ -8,10 +8,13 @@ import logging
 import socket
 import ssl
 import struct
+from collections.abc import Callable
+from functools import partial
 from types import ModuleType
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 import trio
 import trio.testing
@@ -368,3 +371,49 @@ def test_accept_retry_delay(caplog: pytest.LogCaptureFixture) -> None:
     # Anything else is the listener's own failure.
     with pytest.raises(OSError, match="bad fd"):
         front.accept_retry_delay(OSError(errno.EBADF, "bad fd"))
+
+
+async def _drive_read_and_write(streams: ModuleType) -> tuple[Any, Any, socket.socket]:
+    """A connection whose reader, once it waits, drives a readable-or-writable
+    wait: 16 MiB are queued and the peer reads nothing."""
+    a, b = socket.socketpair()
+    reader, writer = await streams.open_connection(sock=a)
+    writer.write(b"x" * (16 << 20))
+    return reader, writer, b
+
+
+async def _read_one_after(reader: Any, action: Callable[[], object]) -> bytes:
+    """read(1) in a task; once it drives the connection, ``action()``."""
+    got: list[bytes] = []
+
+    async def read() -> None:
+        got.append(await reader.read(1))
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(read)
+            while not reader._link.driving:
+                await anyio.lowlevel.checkpoint()
+            action()
+    return got[0]
+
+
+@pytest.mark.timeout(30)
+async def test_feeding_wakes_a_read_and_write_wait_at_any_point(streams: ModuleType) -> None:
+    # The wake may come before the wait's tasks have registered with the
+    # framework (right after the driver started): it must not be lost.
+    for _ in range(20):
+        reader, writer, peer = await _drive_read_and_write(streams)
+        with peer:
+            assert await _read_one_after(reader, partial(reader.feed_data, b"y")) == b"y"
+            writer.transport.abort()
+
+
+@pytest.mark.timeout(30)
+async def test_abort_during_a_read_and_write_wait_gives_eof(streams: ModuleType) -> None:
+    # Aborting before the wait's tasks run must not make them wait on a
+    # closed socket (trio: ValueError, then BusyResourceError for later waits).
+    for _ in range(20):
+        reader, writer, peer = await _drive_read_and_write(streams)
+        with peer:
+            assert await _read_one_after(reader, writer.transport.abort) == b""

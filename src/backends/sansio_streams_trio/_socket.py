@@ -23,7 +23,7 @@ def _notify_closing(sock: socket.socket) -> None:
 class SocketTransport:
     """A connected stdlib socket, waited on with trio's readiness primitives."""
 
-    __slots__ = ("_extra", "_sock", "_waiting", "recv_into", "send")
+    __slots__ = ("_extra", "_race", "_sock", "_waiting", "recv_into", "send")
 
     pending = 0
     buffered = False
@@ -35,6 +35,8 @@ class SocketTransport:
         self._sock = sock
         self._extra = front.socket_extra_info(sock)
         self._waiting = False
+        # The nursery of a readable-or-writable wait, while there is one.
+        self._race: trio.Nursery | None = None
         self.recv_into: Callable[[memoryview], int] = sock.recv_into
         self.send: Callable[[memoryview], int] = sock.send
 
@@ -59,13 +61,13 @@ class SocketTransport:
     def close(self) -> None:
         sock = self._sock
         if sock.fileno() >= 0:
-            _notify_closing(sock)
+            self._wake()
             sock.close()
 
     def abort(self) -> None:
         sock = self._sock
         if sock.fileno() >= 0:
-            _notify_closing(sock)
+            self._wake()
             front.abort_socket(sock)
 
     async def wait(self, readable: bool, writable: bool) -> None:
@@ -74,6 +76,7 @@ class SocketTransport:
         try:
             if readable and writable:
                 async with trio.open_nursery() as nursery:
+                    self._race = nursery
                     nursery.start_soon(_race, trio.lowlevel.wait_readable, sock, nursery)
                     nursery.start_soon(_race, trio.lowlevel.wait_writable, sock, nursery)
             elif readable:
@@ -84,12 +87,26 @@ class SocketTransport:
             pass  # closed or interrupted while we waited: the caller looks again
         finally:
             self._waiting = False
+            self._race = None
 
     def interrupt(self) -> None:
-        # notify_closing() wakes the waits on this socket with
-        # ClosedResourceError without closing it (the next wait registers it
-        # again): an interrupt costs nothing when there is none, where a cancel
-        # scope around every wait cost about a quarter of a ping-pong round trip.
+        self._wake()
+
+    def _wake(self) -> None:
+        """End the running wait, if any.
+
+        A single wait is registered with trio's I/O manager as soon as it
+        starts, and notify_closing() wakes it with ClosedResourceError without
+        closing the socket (the next wait registers it again): this costs
+        nothing when nobody waits, where a cancel scope around every wait cost
+        about a quarter of a ping-pong round trip.  The readable-or-writable
+        wait runs in a nursery whose children register only once they run, so
+        it is ended by cancelling the nursery, which also stops children that
+        have not started yet.
+        """
+        race = self._race
+        if race is not None:
+            race.cancel_scope.cancel()
         if self._waiting:
             _notify_closing(self._sock)
 
@@ -100,8 +117,11 @@ class SocketTransport:
 async def _race(
     wait: Callable[[socket.socket], Any], sock: socket.socket, nursery: trio.Nursery
 ) -> None:
-    with contextlib.suppress(trio.ClosedResourceError):
-        await wait(sock)
+    # Closed before this task ran: waiting on fd -1 would corrupt trio's
+    # registrations.  No checkpoint between this test and the wait.
+    if sock.fileno() >= 0:
+        with contextlib.suppress(trio.ClosedResourceError):
+            await wait(sock)
     nursery.cancel_scope.cancel()
 
 

@@ -159,10 +159,12 @@ async def _serving(
     async with server:
         try:
             yield _Served(server, port)
-        except BaseException:
+        except BaseException as exc:
             # Do not wait for connections the failed check left open.
             server.close()
             server.abort_clients()
+            for error in errors:
+                exc.add_note(f"a handler failed before: {error!r}")
             raise
         server.close()
         with anyio.fail_after(20):
@@ -225,8 +227,12 @@ def _open_fds() -> dict[int, str]:
     folder = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
     fds = {}
     for name in os.listdir(folder):
-        with contextlib.suppress(OSError):  # the listing's own descriptor is gone
+        try:
             fds[int(name)] = os.readlink(f"{folder}/{name}")
+        except OSError:
+            # Gone (the listing's own descriptor), or not a link (/dev/fd
+            # on macOS and the BSDs): still an open descriptor.
+            fds[int(name)] = "?"
     return fds
 
 
@@ -243,6 +249,31 @@ async def _accept(listener: socket.socket) -> socket.socket:
             return listener.accept()[0]
         except BlockingIOError:
             await anyio.wait_readable(listener)
+
+
+@contextlib.asynccontextmanager
+async def _raw_peer(
+    subject: Subject, **kwargs: Any
+) -> AsyncIterator[tuple[Any, Any, socket.socket]]:
+    """A connection to a plain socket peer: ``(reader, writer, peer)``.
+
+    The client's send buffer is made small, so that "more than the kernel
+    takes" means the same on every host (SO_SNDBUF also turns off the
+    kernel's autotuning).  On exit the writer is aborted and the peer closed.
+    """
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        reader, writer = await subject.streams.open_connection(
+            "127.0.0.1", listener.getsockname()[1], **kwargs
+        )
+        try:
+            writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+            peer = await _accept(listener)
+            with peer:
+                yield reader, writer, peer
+        finally:
+            writer.transport.abort()
+            with contextlib.suppress(Exception), anyio.move_on_after(5):
+                await writer.wait_closed()
 
 
 async def _outcome(what: str, call: Callable[[], Awaitable[Any]]) -> str:
@@ -303,9 +334,8 @@ async def check_example_echo(subject: Subject) -> None:
         group.cancel_scope.cancel()
     assert received == [b"Hello World!", b""]
     assert not server.is_serving()
-    with _raises(OSError):
-        with anyio.fail_after(10):
-            await streams.open_connection("127.0.0.1", port)
+    with _raises(ConnectionRefusedError), anyio.fail_after(10):
+        await streams.open_connection("127.0.0.1", port)
 
 
 async def check_example_http_headers(subject: Subject) -> None:
@@ -317,8 +347,7 @@ async def check_example_http_headers(subject: Subject) -> None:
         writer.write(b"HTTP/1.0 200 OK\r\nServer: test\r\nContent-Length: 0\r\n\r\n")
         await writer.drain()
 
-    async with _serving(subject, http) as srv:
-        reader, writer = await subject.streams.open_connection("127.0.0.1", srv.port)
+    async with _serving(subject, http) as srv, _connection(subject, srv.port) as (reader, writer):
         headers = []
         with anyio.fail_after(10):
             writer.write(b"HEAD / HTTP/1.0\r\nHost: localhost\r\n\r\n")
@@ -329,8 +358,6 @@ async def check_example_http_headers(subject: Subject) -> None:
                 line = line.decode("latin1").rstrip()
                 if line:
                     headers.append(line)
-        writer.close()
-        await writer.wait_closed()
     assert headers == ["HTTP/1.0 200 OK", "Server: test", "Content-Length: 0"]
 
 
@@ -340,11 +367,13 @@ async def check_example_socketpair(subject: Subject) -> None:
     rsock, wsock = socket.socketpair()
     with wsock:
         reader, writer = await subject.streams.open_connection(sock=rsock)
-        wsock.sendall(b"abc")
-        with anyio.fail_after(10):
-            assert await reader.read(100) == b"abc"
-        writer.close()
-        await writer.wait_closed()
+        try:
+            wsock.sendall(b"abc")
+            with anyio.fail_after(10):
+                assert await reader.read(100) == b"abc"
+        finally:
+            writer.close()
+            await writer.wait_closed()
     assert rsock.fileno() == -1
 
 
@@ -430,14 +459,15 @@ async def check_concurrent_readers(subject: Subject) -> None:
 
                 group.start_soon(first)
                 await anyio.wait_all_tasks_blocked()
-                for call, name in [
-                    (reader.read(10), "read"),
-                    (reader.readline(), "readuntil"),
-                    (reader.readexactly(3), "readexactly"),
-                    (reader.readuntil(b"!"), "readuntil"),
-                ]:
+                calls: list[tuple[Callable[[], Awaitable[Any]], str]] = [
+                    (lambda: reader.read(10), "read"),
+                    (reader.readline, "readuntil"),
+                    (lambda: reader.readexactly(3), "readexactly"),
+                    (lambda: reader.readuntil(b"!"), "readuntil"),
+                ]
+                for call, name in calls:
                     with _raises(RuntimeError) as raised:
-                        await call
+                        await call()
                     assert str(raised.value) == (
                         f"{name}() called while another coroutine is already waiting "
                         f"for incoming data"
@@ -625,11 +655,7 @@ async def check_peer_reset_during_read(subject: Subject) -> None:
     """A reset while reading: ConnectionResetError from the read, the next
     read and wait_closed(), as asyncio."""
     out: list[str] = []
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        reader, writer = await subject.streams.open_connection(
-            "127.0.0.1", listener.getsockname()[1]
-        )
-        peer = await _accept(listener)
+    async with _raw_peer(subject) as (reader, writer, peer):
         with anyio.fail_after(10):
             async with anyio.create_task_group() as group:
 
@@ -653,11 +679,7 @@ async def check_peer_reset_during_drain(subject: Subject) -> None:
     """A reset while drain() waits: ConnectionResetError from drain(), reads,
     the next drain() and wait_closed()."""
     out: list[str] = []
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        reader, writer = await subject.streams.open_connection(
-            "127.0.0.1", listener.getsockname()[1]
-        )
-        peer = await _accept(listener)
+    async with _raw_peer(subject) as (reader, writer, peer):
         writer.write(b"x" * (16 * 1024 * 1024))
         with anyio.fail_after(10):
             async with anyio.create_task_group() as group:
@@ -740,38 +762,33 @@ async def check_full_duplex(subject: Subject) -> None:
 async def check_drain_water_marks(subject: Subject) -> None:
     """drain() waits while more than the high water mark is queued, and
     returns once the queue is at or below the low one."""
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        _reader, writer = await subject.streams.open_connection(
-            "127.0.0.1", listener.getsockname()[1]
-        )
-        peer = await _accept(listener)
+    async with _raw_peer(subject) as (_reader, writer, peer):
         peer.setblocking(False)
-        with peer:
-            transport = writer.transport
-            transport.set_write_buffer_limits(high=64 * 1024, low=16 * 1024)
-            writer.write(b"x" * (8 * 1024 * 1024))  # far more than the kernel takes
-            assert transport.get_write_buffer_size() > 64 * 1024
-            drained = anyio.Event()
+        transport = writer.transport
+        transport.set_write_buffer_limits(high=64 * 1024, low=16 * 1024)
+        writer.write(b"x" * (8 * 1024 * 1024))  # far more than the kernel takes
+        assert transport.get_write_buffer_size() > 64 * 1024
+        drained = anyio.Event()
 
-            async def drain() -> None:
-                await writer.drain()
-                drained.set()
+        async def drain() -> None:
+            await writer.drain()
+            drained.set()
 
-            async with anyio.create_task_group() as group:
-                group.start_soon(drain)
-                await anyio.sleep(0.05)
-                assert not drained.is_set(), "drain() returned while the peer read nothing"
-                with anyio.fail_after(10):
-                    while not drained.is_set():
-                        try:
-                            peer.recv(1 << 20)
-                        except BlockingIOError:
-                            await anyio.sleep(0.001)
-            assert transport.get_write_buffer_size() <= 16 * 1024
-            transport.abort()
-            with anyio.fail_after(5), contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-            assert writer.is_closing()
+        async with anyio.create_task_group() as group:
+            group.start_soon(drain)
+            await anyio.sleep(0.05)
+            assert not drained.is_set(), "drain() returned while the peer read nothing"
+            with anyio.fail_after(10):
+                while not drained.is_set():
+                    try:
+                        peer.recv(1 << 20)
+                    except BlockingIOError:
+                        await anyio.sleep(0.001)
+        assert transport.get_write_buffer_size() <= 16 * 1024
+        transport.abort()
+        with anyio.fail_after(5), contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+        assert writer.is_closing()
 
 
 async def check_close_flushes(subject: Subject) -> None:
@@ -783,8 +800,10 @@ async def check_close_flushes(subject: Subject) -> None:
         await anyio.sleep(0.1)  # let the client's kernel buffers fill
         got.append(len(await reader.read()))
 
-    async with _serving(subject, handler) as srv:
-        reader, writer = await subject.streams.open_connection("127.0.0.1", srv.port)
+    async with (
+        _serving(subject, handler) as srv,
+        _connection(subject, srv.port) as (reader, writer),
+    ):
         writer.write(b"y" * (16 * 1024 * 1024))
         writer.close()
         assert writer.is_closing()
@@ -812,7 +831,7 @@ async def check_server_lifecycle(subject: Subject) -> None:
                 assert await reader.readline() == b"ping\n"
             server.close()
             assert not server.is_serving()
-            with _raises(OSError), anyio.fail_after(10):
+            with _raises(ConnectionRefusedError), anyio.fail_after(10):
                 await streams.open_connection("127.0.0.1", srv.port)
             with anyio.move_on_after(0.1) as scope:
                 await server.wait_closed()
@@ -831,6 +850,7 @@ async def check_many_clients(subject: Subject) -> None:
     file descriptor is left open."""
     clients = 500
     streams = subject.streams
+    _ensure_descriptors(4 * clients)
 
     async def line_echo(reader: Any, writer: Any) -> None:
         async for line in reader:
@@ -883,6 +903,21 @@ async def check_many_clients(subject: Subject) -> None:
     assert not leaked, f"file descriptors left open: {leaked}"
 
 
+def _ensure_descriptors(needed: int) -> None:
+    """Raise the soft limit on open files to ``needed`` if it is lower (both
+    ends of every connection are in this process); NotApplicable if the hard
+    limit does not allow it."""
+    try:
+        import resource  # noqa: PLC0415 - POSIX only
+    except ImportError:  # pragma: no cover - Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        if hard != resource.RLIM_INFINITY and hard < needed:
+            raise NotApplicable(f"needs {needed} open files, the hard limit is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+
+
 # -------------------------------------------------------------- robustness
 
 
@@ -915,9 +950,13 @@ async def check_flood_bounded(subject: Subject) -> None:  # noqa: PLR0915 - one 
     with socket.create_server(("127.0.0.1", 0)) as listener:
         async with anyio.create_task_group() as group:
             group.start_soon(anyio.to_thread.run_sync, flood, listener)
-            reader, writer = await subject.streams.open_connection(
-                "127.0.0.1", listener.getsockname()[1], limit=limit
-            )
+            try:
+                reader, writer = await subject.streams.open_connection(
+                    "127.0.0.1", listener.getsockname()[1], limit=limit
+                )
+            except BaseException:
+                stop.set()
+                raise
             try:
                 with anyio.fail_after(20):
                     with _raises(subject.streams.LimitOverrunError) as raised:
@@ -933,14 +972,19 @@ async def check_flood_bounded(subject: Subject) -> None:  # noqa: PLR0915 - one 
                         assert data == b"x" * len(data)
                         assert 0 < len(data) <= limit
                         peak = max(peak, buffered(reader))
-                    # A drain() that waits must not read without bound either.
-                    writer.transport.set_write_buffer_limits(high=0)
-                    writer.write(b"ping")
-                    await writer.drain()
+                    # A drain() that waits must not read without bound either:
+                    # the flooding peer reads nothing, so with a small send
+                    # buffer these 4 MiB keep drain() waiting.
+                    sock = writer.get_extra_info("socket")
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+                    writer.write(b"p" * (4 * 1024 * 1024))
+                    with anyio.move_on_after(0.3) as scope:
+                        await writer.drain()
+                    assert scope.cancelled_caught, "drain() did not wait"
                     peak = max(peak, buffered(reader))
             finally:
                 stop.set()
-                writer.close()
+                writer.transport.abort()
                 with contextlib.suppress(OSError):
                     await writer.wait_closed()
     bound = 2 * limit + subject.receive_chunk
