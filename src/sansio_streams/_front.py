@@ -292,15 +292,19 @@ def reject_keywords(func: str, framework: str, **given: bool) -> None:
 def connect_socket(
     host: object, port: object, sock: socket.socket | None, *, family: int, local_addr: object
 ) -> socket.socket | None:
-    """open_connection()'s arguments: the checked ``sock`` if one is given,
-    else ``None`` once ``host`` and ``port`` are known to be both given."""
+    """open_connection()'s arguments: the checked ``sock`` if one is given
+    (``family`` and ``local_addr`` are then ignored, as by asyncio), else
+    ``None`` once ``host`` and ``port`` are known to be both given (asyncio
+    would try a connection without one of them and fail there)."""
     if sock is not None:
-        if host is not None or port is not None or family or local_addr is not None:
+        if host is not None or port is not None:
             raise ValueError("host/port and sock can not be specified at the same time")
         _check_stream_socket(sock)
         return sock
-    if host is None or port is None:
+    if host is None and port is None:
         raise ValueError("host and port was not specified and no sock specified")
+    if host is None or port is None:
+        raise ValueError("both host and port are needed without sock")
     return None
 
 
@@ -321,12 +325,14 @@ def serve_socket(
     host: object, port: object, sock: socket.socket | None, backlog: int
 ) -> socket.socket | None:
     """start_server()'s arguments: the given ``sock``, checked and listening
-    (closed if that fails), else ``None`` once ``host`` or ``port`` is given."""
+    (left open if listening fails: it is the caller's), else ``None`` once
+    ``host`` or ``port`` is given."""
     if sock is not None:
         if host is not None or port is not None:
             raise ValueError("host/port and sock can not be specified at the same time")
         _check_stream_socket(sock)
-        return listen(sock, backlog)
+        sock.listen(backlog)
+        return sock
     if host is None and port is None:
         raise ValueError("Neither host/port nor sock were specified")
     return None
@@ -336,7 +342,8 @@ def unix_serve_socket(
     path: object, sock: socket.socket | None, backlog: int
 ) -> socket.socket | None:
     """start_unix_server()'s arguments: the given ``sock``, checked and
-    listening (closed if that fails), else ``None`` once ``path`` is given."""
+    listening (left open if listening fails: it is the caller's), else
+    ``None`` once ``path`` is given."""
     if path is not None:
         if sock is not None:
             raise ValueError("path and sock can not be specified at the same time")
@@ -344,7 +351,8 @@ def unix_serve_socket(
     if sock is None:
         raise ValueError("path was not specified, and no sock specified")
     _check_unix_socket(sock)
-    return listen(sock, backlog)
+    sock.listen(backlog)
+    return sock
 
 
 def listen_hosts(host: str | Sequence[str] | None) -> list[str | None]:
@@ -358,7 +366,7 @@ def listen_hosts(host: str | Sequence[str] | None) -> list[str | None]:
 
 
 def listen(sock: socket.socket, backlog: int) -> socket.socket:
-    """``sock.listen(backlog)``; the socket is closed if that fails."""
+    """``sock.listen(backlog)`` on a socket we made; it is closed if that fails."""
     try:
         sock.listen(backlog)
     except BaseException:

@@ -285,3 +285,26 @@ async def test_wrap_stream_limit_none_means_the_default(streams: ModuleType) -> 
             with pytest.raises(ValueError, match="limit"), anyio.fail_after(10):
                 await reader.readline()  # over 64 KiB: the default limit applies
             await close_writer(writer)
+
+
+@pytest.mark.timeout(10)
+async def test_sock_argument_rules_as_asyncio(streams: ModuleType) -> None:
+    # With sock=, family and local_addr are ignored (as asyncio does).
+    a, b = socket.socketpair()
+    with b:
+        _reader, writer = await streams.open_connection(
+            sock=a, family=socket.AF_INET, local_addr=("127.0.0.1", 0)
+        )
+        await close_writer(writer)
+    # One of host and port alone: a clear ValueError before any connecting.
+    with pytest.raises(ValueError, match="both host and port are needed"):
+        await streams.open_connection("127.0.0.1")
+    with pytest.raises(ValueError, match="both host and port are needed"):
+        await streams.open_connection(port=1)
+    # A given socket that cannot listen (a connected one) is the caller's:
+    # the error propagates and the socket stays open, as with asyncio.
+    c, d = socket.socketpair()
+    with c, d:
+        with pytest.raises(OSError, match="Invalid argument"):
+            await streams.start_server(echo_handler, sock=c)
+        assert c.fileno() >= 0

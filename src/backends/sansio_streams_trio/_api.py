@@ -208,14 +208,17 @@ def unix_listening_socket(
         return given
     assert path is not None  # checked by unix_serve_socket()
     path = os.fspath(path)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     if path[0] not in (0, "\x00"):
-        # A stale socket file from an earlier server: remove it.
+        # A stale socket file from an earlier server: remove it (as asyncio:
+        # a failure to check or remove it is logged, and binding says more).
         try:
             if stat.S_ISSOCK(os.stat(path).st_mode):
                 os.remove(path)
         except FileNotFoundError:
             pass
+        except OSError as exc:
+            front.logger.error("Unable to check or remove stale UNIX socket %r: %r", path, exc)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.bind(path)
     except OSError as exc:
