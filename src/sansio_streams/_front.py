@@ -410,6 +410,52 @@ def socket_extra_info(sock: socket.socket) -> dict[str, Any]:
     return info
 
 
+class SocketTransport:
+    """The framework-independent half of a :class:`Transport` over a
+    connected stdlib socket: non-blocking, TCP_NODELAY, asyncio's extra info,
+    ``recv_into``/``send`` straight from the socket, half-close with
+    ``SHUT_WR``.  A backend adds ``wait``, ``interrupt``, ``close`` and
+    ``abort`` with its framework's readiness waits.
+    """
+
+    __slots__ = ("_extra", "_sock", "recv_into", "send")
+
+    #: For repr(): the framework whose waits the subclass uses.
+    framework = "?"
+    pending = 0
+    buffered = False
+    drain_on_close = True
+    sync_send = True
+
+    def __init__(self, sock: socket.socket) -> None:
+        configure_socket(sock)
+        self._sock = sock
+        self._extra = socket_extra_info(sock)
+        self.recv_into: Callable[[memoryview], int] = sock.recv_into
+        self.send: Callable[[memoryview], int] = sock.send
+
+    def __repr__(self) -> str:
+        return f"<{self.framework} SocketTransport fd={self._sock.fileno()}>"
+
+    def flush(self) -> None:
+        pass
+
+    def start_close(self) -> None:
+        pass
+
+    def shutdown_write(self) -> None:
+        self._sock.shutdown(socket.SHUT_WR)
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    async def aclose(self) -> None:
+        pass
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._extra.get(name, default)
+
+
 def abort_socket(sock: socket.socket) -> None:
     """Close ``sock`` at once; a TCP peer gets a RST (SO_LINGER 0), as after
     asyncio's ``transport.abort()``."""

@@ -27,55 +27,20 @@ def _wake(fut: asyncio.Future[None]) -> None:
         fut.set_result(None)
 
 
-class AsyncioSocketTransport:
+class AsyncioSocketTransport(front.SocketTransport):
     """A connected stdlib socket, waited on with the running loop's add_reader/add_writer."""
 
-    __slots__ = (
-        "_extra",
-        "_fd",
-        "_fut",
-        "_loop",
-        "_reading",
-        "_sock",
-        "_writing",
-        "recv_into",
-        "send",
-    )
+    __slots__ = ("_fd", "_fut", "_loop", "_reading", "_writing")
 
-    pending = 0
-    buffered = False
-    drain_on_close = True
-    sync_send = True
+    framework = "asyncio"
 
     def __init__(self, sock: socket.socket, loop: asyncio.AbstractEventLoop) -> None:
-        front.configure_socket(sock)
-        self._sock = sock
+        super().__init__(sock)
         self._fd = sock.fileno()
         self._loop = loop
-        self._extra = front.socket_extra_info(sock)
         self._fut: asyncio.Future[None] | None = None
         self._reading = False
         self._writing = False
-        self.recv_into: Callable[[memoryview], int] = sock.recv_into
-        self.send: Callable[[memoryview], int] = sock.send
-
-    def __repr__(self) -> str:
-        return f"<asyncio SocketTransport fd={self._sock.fileno()}>"
-
-    def flush(self) -> None:
-        pass
-
-    def start_close(self) -> None:
-        pass
-
-    def shutdown_write(self) -> None:
-        self._sock.shutdown(socket.SHUT_WR)
-
-    def can_write_eof(self) -> bool:
-        return True
-
-    async def aclose(self) -> None:
-        pass
 
     def _unregister(self) -> None:
         loop = self._loop
@@ -153,9 +118,6 @@ class AsyncioSocketTransport:
         fut = self._fut
         if fut is not None:
             _wake(fut)
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return self._extra.get(name, default)
 
 
 class AsyncioSocketListener:

@@ -20,43 +20,18 @@ def _notify_closing(sock: socket.socket) -> None:
         trio.lowlevel.notify_closing(sock)
 
 
-class SocketTransport:
+class SocketTransport(front.SocketTransport):
     """A connected stdlib socket, waited on with trio's readiness primitives."""
 
-    __slots__ = ("_extra", "_race", "_sock", "_waiting", "recv_into", "send")
+    __slots__ = ("_race", "_waiting")
 
-    pending = 0
-    buffered = False
-    drain_on_close = True
-    sync_send = True
+    framework = "trio"
 
     def __init__(self, sock: socket.socket) -> None:
-        front.configure_socket(sock)
-        self._sock = sock
-        self._extra = front.socket_extra_info(sock)
+        super().__init__(sock)
         self._waiting = False
         # The nursery of a readable-or-writable wait, while there is one.
         self._race: trio.Nursery | None = None
-        self.recv_into: Callable[[memoryview], int] = sock.recv_into
-        self.send: Callable[[memoryview], int] = sock.send
-
-    def __repr__(self) -> str:
-        return f"<trio SocketTransport fd={self._sock.fileno()}>"
-
-    def flush(self) -> None:
-        pass
-
-    def start_close(self) -> None:
-        pass
-
-    def shutdown_write(self) -> None:
-        self._sock.shutdown(socket.SHUT_WR)
-
-    def can_write_eof(self) -> bool:
-        return True
-
-    async def aclose(self) -> None:
-        pass
 
     def close(self) -> None:
         sock = self._sock
@@ -109,9 +84,6 @@ class SocketTransport:
             race.cancel_scope.cancel()
         if self._waiting:
             _notify_closing(self._sock)
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return self._extra.get(name, default)
 
 
 async def _race(
