@@ -89,6 +89,11 @@ SSL_SHUTDOWN_TIMEOUT: Final = 30.0
 # not copy a large buffer's worth per message.
 _MIN_RECV: Final = 2**12
 _MAX_RECV: Final = 2**18
+# read(n) on an empty buffer receives straight into a new bytes object for the
+# caller (Transport.recv) from this n up, to at most _MAX_RECV bytes: below it,
+# receiving into the core in larger chunks costs fewer system calls than the
+# two copies it takes.
+_DIRECT_READ: Final = 2**15
 
 
 class _ReceiveBuffer(threading.local):
@@ -147,6 +152,14 @@ class Transport(Protocol):
 
     def recv_into(self, buffer: memoryview, /) -> int:
         """Receive into ``buffer`` without blocking; the count, 0 at EOF."""
+
+    @property
+    def recv(self) -> Callable[[int], bytes] | None:
+        """``recv(size)``: up to ``size`` bytes as a new ``bytes`` object,
+        without blocking (``b""`` at EOF), as ``socket.recv`` does; or None if
+        the transport cannot.  ``read(n)`` on an empty buffer uses it for a
+        large ``n``: the bytes go to the caller without passing through the
+        core (two copies fewer)."""
 
     def send(self, data: memoryview, /) -> int:
         """Send a prefix of ``data`` without blocking; how many bytes were taken."""
@@ -418,7 +431,7 @@ class SocketTransport:
     ``abort`` with its framework's readiness waits.
     """
 
-    __slots__ = ("_extra", "_sock", "recv_into", "send")
+    __slots__ = ("_extra", "_sock", "recv", "recv_into", "send")
 
     #: For repr(): the framework whose waits the subclass uses.
     framework = "?"
@@ -432,6 +445,7 @@ class SocketTransport:
         self._sock = sock
         self._extra = socket_extra_info(sock)
         self.recv_into: Callable[[memoryview], int] = sock.recv_into
+        self.recv: Callable[[int], bytes] | None = sock.recv
         self.send: Callable[[memoryview], int] = sock.send
 
     def __repr__(self) -> str:
@@ -524,6 +538,7 @@ class _Link:
         "closed",
         "closing",
         "core",
+        "direct",
         "driving",
         "eof_received",
         "eof_sent",
@@ -558,6 +573,9 @@ class _Link:
         self.server_side = server_side
         self.reader_name: str | None = None
         self.driving = False
+        # A read(n) waits to receive for itself (read_direct): the driver must
+        # not receive into the core meanwhile.
+        self.direct = False
         self.mask_r = self.mask_w = False
         self.progress: Event | None = None
         self.opportunistic = 0
@@ -628,6 +646,7 @@ class _Link:
             if (
                 read
                 and self.maybe_readable
+                and not self.direct
                 and not self.eof_received
                 and self.core.exception() is None
             ):
@@ -749,6 +768,8 @@ class _Link:
                 self.reader_name is not None
                 or (self.opportunistic > 0 and not self.core.reading_paused)
             )
+            # A direct reader told it may read does its receiving itself.
+            and not (self.direct and self.maybe_readable)
         )
         return read, write
 
@@ -803,6 +824,64 @@ class _Link:
         finally:
             self.reader_name = None
 
+    async def read_direct(self, n: int) -> bytes | None:
+        """``read(n)`` on an empty core, for a large ``n``: up to ``n`` bytes
+        received straight from the transport, or None once the core should be
+        looked at again (it was fed: data, EOF, an error) -- or was waited on
+        as :meth:`fill` does, when receiving directly is not possible.
+
+        Cancel-safe: the checkpoint comes first, and no await separates a
+        successful receive from the return (trio's own receives do the same).
+        """
+        transport = self.transport
+        recv = transport.recv if transport is not None else None
+        if (
+            recv is None
+            or self.reader_name is not None
+            or self.closing
+            or self.closed
+            or self.eof_received
+        ):
+            await self.fill("read")
+            return None
+        self.reader_name = "read"
+        self.direct = True
+        core = self.core
+        wbuf = self.wbuf
+        try:
+            start = self.rx_count
+            await self._backend().checkpoint()
+            while True:
+                if wbuf.pending or transport.pending:  # type: ignore[union-attr]
+                    self.step(False)
+                if (
+                    self.rx_count != start
+                    or self.closing
+                    or self.closed
+                    or self.eof_received
+                    or core.exception() is not None
+                ):
+                    return None
+                try:
+                    data = recv(min(n, _MAX_RECV))
+                except BlockingIOError:
+                    self.maybe_readable = False
+                    await self.run(lambda: self.maybe_readable or self.rx_count != start, False)
+                    continue
+                except OSError as exc:
+                    self.fail(exc)
+                    return None
+                if data:
+                    return data
+                core.feed_eof()
+                self.eof_received = True
+                self.rx_count += 1
+                self.notify()
+                return None
+        finally:
+            self.reader_name = None
+            self.direct = False
+
     async def flush_all(self) -> None:
         """Wait until nothing is pending (no receiving meanwhile)."""
         wbuf = self.wbuf
@@ -819,6 +898,7 @@ class _TLSTransport:
     """TLS as a sans-IO layer (``ssl.SSLObject`` over two ``MemoryBIO``) on a raw transport."""
 
     drain_on_close = False
+    recv = None
 
     __slots__ = (
         "_incoming",
@@ -1106,6 +1186,7 @@ class StreamTransport:
 
     drain_on_close = False
     sync_send = False
+    recv = None
 
     def __init__(self, stream: ByteStream, backend: Backend) -> None:
         self._stream = stream
@@ -1372,6 +1453,12 @@ class StreamReader:
             link.backend = type(self)._default_backend()
         await link.fill(func_name)
 
+    async def _read_direct(self, n: int) -> bytes | None:
+        link = self._link
+        if link.backend is None:
+            link.backend = type(self)._default_backend()
+        return await link.read_direct(n)
+
     # ------------------------------------------------------------- reading
 
     async def read(self, n: int = -1) -> bytes:
@@ -1381,7 +1468,13 @@ class StreamReader:
             result = core.read(n)
             if result is not NEED_DATA:
                 return result
-            await self._wait("read")
+            if n >= _DIRECT_READ:
+                # An empty buffer and a large read: skip the core.
+                data = await self._read_direct(n)
+                if data is not None:
+                    return data
+            else:
+                await self._wait("read")
 
     async def readline(self) -> bytes:
         """Read one line ending with ``b"\\n"``; at EOF the partial last line, then ``b""``."""

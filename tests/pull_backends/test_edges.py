@@ -22,6 +22,7 @@ import trustme
 
 import sansio_streams_trio
 from sansio_streams import _front as front
+from sansio_streams_anyio import _api as anyio_api
 
 from .conftest import close_writer, echo_handler, serving
 
@@ -195,7 +196,10 @@ def test_argument_checks() -> None:
 
 
 @pytest.mark.timeout(30)
-async def test_feeding_a_connected_reader_wakes_it(streams: ModuleType) -> None:
+@pytest.mark.parametrize("size", [0, 100, 65536], ids=["readline", "read100", "read65536"])
+async def test_feeding_a_connected_reader_wakes_it(streams: ModuleType, size: int) -> None:
+    # read(65536) waits to receive for itself, bypassing the buffer: bytes
+    # fed by hand meanwhile must still wake it.
     async with serving(streams, echo_handler) as srv:
         reader, writer = await streams.open_connection("127.0.0.1", srv.port)
         with anyio.fail_after(10):
@@ -203,13 +207,13 @@ async def test_feeding_a_connected_reader_wakes_it(streams: ModuleType) -> None:
                 got: list[bytes] = []
 
                 async def read() -> None:
-                    got.append(await reader.readline())
+                    got.append(await (reader.read(size) if size else reader.readline()))
 
                 group.start_soon(read)
                 await anyio.wait_all_tasks_blocked()
                 assert "waiter" in repr(reader)
                 reader.feed_data(b"fed by hand\n")
-            assert got == [b"fed by hand\n"]
+            assert got == [b"fed by hand\n"[: size or None]]
         await close_writer(writer)
         assert "eof" in repr(reader)
 
@@ -417,3 +421,62 @@ async def test_abort_during_a_read_and_write_wait_gives_eof(streams: ModuleType)
         reader, writer, peer = await _drive_read_and_write(streams)
         with peer:
             assert await _read_one_after(reader, writer.transport.abort) == b""
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("size", [100, 65536])
+async def test_close_wakes_a_waiting_read(streams: ModuleType, size: int) -> None:
+    # Another task closes the writer while a read waits: the read sees EOF,
+    # after the bytes that arrived before the close.
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        reader, writer = await streams.open_connection("127.0.0.1", listener.getsockname()[1])
+        peer, _ = listener.accept()
+        with peer, anyio.fail_after(10):
+            got: list[bytes] = []
+            received = anyio.Event()
+            async with anyio.create_task_group() as group:
+
+                async def read_all() -> None:
+                    while data := await reader.read(size):
+                        got.append(data)
+                        received.set()
+
+                group.start_soon(read_all)
+                await anyio.wait_all_tasks_blocked()
+                peer.sendall(b"before the close")
+                await received.wait()
+                writer.close()
+            await writer.wait_closed()
+        assert b"".join(got) == b"before the close"
+        assert reader.at_eof()
+
+
+@pytest.mark.timeout(30)
+async def test_anyio_bytes_received_before_the_takeover_come_first(
+    streams: ModuleType,
+) -> None:
+    # anyio on asyncio connects with asyncio's transport and takes its socket
+    # over; bytes that transport had received are read first, by small and
+    # large reads alike (a large read receives straight from the socket only
+    # once they are gone).
+    if streams is sansio_streams_trio:
+        pytest.skip("anyio backend only")
+    ours, peer = socket.socketpair()
+    with peer:
+        reader, writer = await anyio_api._open(
+            ours,
+            limit=2**16,
+            ssl=None,
+            server_hostname=None,
+            ssl_handshake_timeout=None,
+            ssl_shutdown_timeout=None,
+            early=b"early bytes, ",
+        )
+        peer.sendall(b"then the socket's")
+        peer.shutdown(socket.SHUT_WR)
+        with anyio.fail_after(10):
+            received = []
+            while data := await reader.read(65536):
+                received.append(data)
+        assert b"".join(received) == b"early bytes, then the socket's"
+        await close_writer(writer)

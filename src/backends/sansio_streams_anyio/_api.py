@@ -15,7 +15,7 @@ import os
 import socket
 import ssl as _ssl
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any, Final
 
@@ -207,6 +207,11 @@ class _Prefixed:
     @property
     def sync_send(self) -> bool:
         return self._inner.sync_send
+
+    @property
+    def recv(self) -> Callable[[int], bytes] | None:
+        # Straight from the socket only once the early bytes are gone.
+        return None if self._early else self._inner.recv
 
     def recv_into(self, buffer: memoryview, /) -> int:
         early = self._early

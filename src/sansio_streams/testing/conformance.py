@@ -461,6 +461,7 @@ async def check_concurrent_readers(subject: Subject) -> None:
                 await anyio.wait_all_tasks_blocked()
                 calls: list[tuple[Callable[[], Awaitable[Any]], str]] = [
                     (lambda: reader.read(10), "read"),
+                    (lambda: reader.read(65536), "read"),
                     (reader.readline, "readuntil"),
                     (lambda: reader.readexactly(3), "readexactly"),
                     (lambda: reader.readuntil(b"!"), "readuntil"),
@@ -652,27 +653,33 @@ async def check_connection_refused(subject: Subject) -> None:
 
 
 async def check_peer_reset_during_read(subject: Subject) -> None:
-    """A reset while reading: ConnectionResetError from the read, the next
-    read and wait_closed(), as asyncio."""
+    """A reset while reading (a small read, and a large one): ConnectionResetError
+    from the read, the next read and wait_closed(), as asyncio."""
+    for size in (100, 65536):
+        out = await _reset_during_read(subject, size)
+        assert out == [
+            "read raised ConnectionResetError",
+            "second read raised ConnectionResetError",
+            "wait_closed raised ConnectionResetError",
+        ], (size, out)
+
+
+async def _reset_during_read(subject: Subject, size: int) -> list[str]:
     out: list[str] = []
     async with _raw_peer(subject) as (reader, writer, peer):
         with anyio.fail_after(10):
             async with anyio.create_task_group() as group:
 
                 async def read() -> None:
-                    out.append(await _outcome("read", lambda: reader.read(100)))
+                    out.append(await _outcome("read", lambda: reader.read(size)))
 
                 group.start_soon(read)
                 await anyio.wait_all_tasks_blocked()
                 _reset(peer)
-            out.append(await _outcome("second read", lambda: reader.read(100)))
+            out.append(await _outcome("second read", lambda: reader.read(size)))
             writer.close()
             out.append(await _outcome("wait_closed", writer.wait_closed))
-    assert out == [
-        "read raised ConnectionResetError",
-        "second read raised ConnectionResetError",
-        "wait_closed raised ConnectionResetError",
-    ], out
+    return out
 
 
 async def check_peer_reset_during_drain(subject: Subject) -> None:
@@ -1015,6 +1022,8 @@ _READ_OPS = st.one_of(
     st.tuples(st.just("readline"), st.just(0)),
     st.tuples(st.just("readexactly"), st.integers(0, 300)),
     st.tuples(st.just("read"), st.integers(0, 300)),
+    # Large reads: a backend may receive these without its buffer.
+    st.tuples(st.just("read"), st.sampled_from([2**15, 2**16, 2**20])),
     st.tuples(st.just("readuntil"), st.sampled_from([b"\n", b"\r\n", b"ab"])),
     st.tuples(st.just("drain"), st.integers(0, 200_000)),
 )
@@ -1050,7 +1059,7 @@ def _random_scenario(rng: random.Random) -> Scenario:
         arg: Any = {
             "readline": 0,
             "readexactly": rng.randint(0, 300),
-            "read": rng.randint(0, 300),
+            "read": rng.choice([rng.randint(0, 300), 2**16]),
             "readuntil": rng.choice([b"\n", b"\r\n", b"ab"]),
             "drain": rng.randint(0, 200_000),
         }[kind]
