@@ -236,6 +236,16 @@ class Backend(Protocol):
     #: The framework's name, for messages.
     name: str
 
+    #: Whether a read that would wait right after its task sent bytes first
+    #: lets the other tasks run once and looks again.  trio: yes -- its
+    #: scheduler polls for I/O before the next round of tasks, so a peer task
+    #: in the same process often answers within that round, as after trio's
+    #: own ``send_all()``, which ends with a checkpoint; the readiness wait
+    #: (an ``epoll_ctl`` and a scheduler round) is then saved.  asyncio: no --
+    #: its loop runs a task that yielded before the I/O callbacks of the next
+    #: iteration, so the yield only costs time.
+    yield_before_reply: bool
+
     def event(self) -> Event:
         """A new :class:`Event`."""
 
@@ -552,6 +562,7 @@ class _Link:
         "reader_name",
         "recv_size",
         "rx_count",
+        "sent_unyielded",
         "server_side",
         "small_recvs",
         "transport",
@@ -580,6 +591,8 @@ class _Link:
         self.progress: Event | None = None
         self.opportunistic = 0
         self.rx_count = 0
+        # Bytes were sent since the last time a task awaited this connection.
+        self.sent_unyielded = False
         self.maybe_readable = True
         self.recv_size = _MIN_RECV
         self.small_recvs = 0
@@ -628,6 +641,7 @@ class _Link:
                     pending = wbuf.pending
                     sent = True
                 if sent:
+                    self.sent_unyielded = True
                     self.notify()
             if transport.pending:
                 transport.flush()
@@ -798,6 +812,7 @@ class _Link:
                     await transport.wait(read, write)
                 finally:
                     self.driving = False
+                    self.sent_unyielded = False
                     self.notify()
                 if read:
                     self.maybe_readable = True
@@ -818,8 +833,20 @@ class _Link:
             self.step(True)
             if self.rx_count != start:
                 # Received without waiting: still let other tasks run.
+                self.sent_unyielded = False
                 await self._backend().checkpoint()
                 return
+            if self.sent_unyielded and self._backend().yield_before_reply:
+                # write() cannot await, so the read after it yields first (see
+                # Backend.yield_before_reply), then looks again.
+                self.sent_unyielded = False
+                await self._backend().checkpoint()
+                if self.rx_count != start:
+                    return
+                self.maybe_readable = True
+                self.step(True)
+                if self.rx_count != start:
+                    return
             await self.run(lambda: self.rx_count != start, False)
         finally:
             self.reader_name = None
@@ -1730,6 +1757,7 @@ class StreamWriter:
                 # No wait: still a checkpoint, as every trio and anyio call
                 # is (cancellation is seen here, other tasks run: a peer task
                 # reading what we sent keeps the kernel's buffers short).
+                link.sent_unyielded = False
                 await link._backend().checkpoint()
             if not link.closed:
                 return

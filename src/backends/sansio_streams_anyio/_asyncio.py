@@ -226,6 +226,7 @@ class AnyioBackend:
     """The front's framework primitives, from anyio (used on asyncio)."""
 
     name = "anyio"
+    yield_before_reply = False
 
     def event(self) -> anyio.Event:
         return anyio.Event()

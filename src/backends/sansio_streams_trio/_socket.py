@@ -156,6 +156,7 @@ class TrioBackend:
     """The front's framework primitives, from trio."""
 
     name = "trio"
+    yield_before_reply = True
 
     def event(self) -> trio.Event:
         return trio.Event()
