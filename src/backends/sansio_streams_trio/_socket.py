@@ -69,10 +69,12 @@ class SocketTransport(front.SocketTransport):
         sock = self._sock
         try:
             if readable and writable and _EPOLL is not None:
+                if sock.fileno() < 0:
+                    # Closed behind our back: the epoll object would watch
+                    # nothing and never wake.
+                    return
                 either = self._either
                 if either is None:
-                    if sock.fileno() < 0:
-                        return
                     either = self._either = _EPOLL(1)
                     either.register(sock, select.EPOLLIN | select.EPOLLOUT)
                 fd = either.fileno()
