@@ -70,6 +70,17 @@ PINGPONG_ONE = (20_000, 200)  # round trips on one connection
 PINGPONG_MANY = ((50, 1_000), (10, 20))  # (connections, round trips each)
 BULK_BYTES = (2**28, 2**23)
 
+# Other bulk shapes, (write size, read size), reported without a goal.
+SHAPES = (
+    (2**12, 2**16),
+    (2**14, 2**16),
+    (2**16, 2**12),
+    (2**16, 2**15),
+    (2**18, 2**16),
+    (2**20, 2**20),
+)
+SHAPE_BYTES = (2**27, 2**22)
+
 # Goals on Python 3.11 (median speedup over the framework's own streams).
 PINGPONG_GOAL = 1.1
 BULK_GOAL = 1.0
@@ -122,6 +133,12 @@ FRAMEWORKS = (
 )
 
 
+def _read_size(handler: str) -> int:
+    """The read size of a "sink" or "sink:N" handler."""
+    _, _, size = handler.partition(":")
+    return int(size) if size else READ_SIZE
+
+
 async def _gather(
     framework: Framework, one: Callable[[Connection], Awaitable[bytes]], conns: list[Connection]
 ) -> bytes:
@@ -147,12 +164,16 @@ class Implementation(Protocol):
     async def serve(
         self, handler: str, total: int, *, task_status: anyio.abc.TaskStatus[int]
     ) -> None:
-        """Serve ``handler`` ("echo" or "sink" of ``total`` bytes) on HOST; report the port."""
+        """Serve ``handler`` on HOST; report the port: "echo" (lines), or "sink"
+        (read ``total`` bytes, READ_SIZE at a time, then answer a line; "sink:N"
+        reads N at a time)."""
 
     async def connect(self, port: int) -> Connection: ...
     async def disconnect(self, conn: Connection) -> None: ...
     async def pingpong(self, conns: list[Connection], rounds: int) -> bytes: ...
-    async def bulk(self, conns: list[Connection], total: int) -> bytes: ...
+    async def bulk(
+        self, conns: list[Connection], total: int, write_size: int = WRITE_SIZE
+    ) -> bytes: ...
 
 
 # ----------------------------------------------------------------- ours
@@ -170,7 +191,7 @@ class Ours:
     async def serve(
         self, handler: str, total: int, *, task_status: anyio.abc.TaskStatus[int]
     ) -> None:
-        callback = _echo_lines if handler == "echo" else partial(_sink, total)
+        callback = _echo_lines if handler == "echo" else partial(_sink, total, _read_size(handler))
         server = await self.streams.start_server(callback, HOST, 0)
         async with server:
             task_status.started(server.sockets[0].getsockname()[1])
@@ -197,12 +218,14 @@ class Ours:
 
         return await _gather(self.framework, one, conns)
 
-    async def bulk(self, conns: list[Connection], total: int) -> bytes:
+    async def bulk(
+        self, conns: list[Connection], total: int, write_size: int = WRITE_SIZE
+    ) -> bytes:
         ((reader, writer),) = conns
-        chunk = b"b" * WRITE_SIZE
+        chunk = b"b" * write_size
         write = writer.write
         drain = writer.drain
-        for _ in range(total // WRITE_SIZE):
+        for _ in range(total // write_size):
             write(chunk)
             await drain()
         line: bytes = await reader.readline()
@@ -217,12 +240,12 @@ async def _echo_lines(reader: Any, writer: Any) -> None:
     # The server closes the writer when the handler returns.
 
 
-async def _sink(total: int, reader: Any, writer: Any) -> None:
+async def _sink(total: int, read_size: int, reader: Any, writer: Any) -> None:
     read = reader.read
     while True:
         got = 0
         while got < total:
-            data = await read(READ_SIZE)
+            data = await read(read_size)
             if not data:
                 return
             got += len(data)
@@ -278,7 +301,9 @@ class TrioNative:
     async def serve(
         self, handler: str, total: int, *, task_status: anyio.abc.TaskStatus[int]
     ) -> None:
-        callback = self._echo if handler == "echo" else partial(self._sink, total)
+        callback = (
+            self._echo if handler == "echo" else partial(self._sink, total, _read_size(handler))
+        )
         async with trio.open_nursery() as nursery:
             listeners = await nursery.start(partial(trio.serve_tcp, callback, 0, host=HOST))
             task_status.started(listeners[0].socket.getsockname()[1])
@@ -292,13 +317,13 @@ class TrioNative:
                 await send_all(line)
 
     @staticmethod
-    async def _sink(total: int, stream: trio.SocketStream) -> None:
+    async def _sink(total: int, read_size: int, stream: trio.SocketStream) -> None:
         async with stream:
             receive_some = stream.receive_some
             while True:
                 got = 0
                 while got < total:
-                    data = await receive_some(READ_SIZE)
+                    data = await receive_some(read_size)
                     if not data:
                         return
                     got += len(data)
@@ -325,11 +350,13 @@ class TrioNative:
 
         return await _gather(self.framework, one, conns)
 
-    async def bulk(self, conns: list[Connection], total: int) -> bytes:
+    async def bulk(
+        self, conns: list[Connection], total: int, write_size: int = WRITE_SIZE
+    ) -> bytes:
         ((stream, reader),) = conns
-        chunk = b"b" * WRITE_SIZE
+        chunk = b"b" * write_size
         send_all = stream.send_all
-        for _ in range(total // WRITE_SIZE):
+        for _ in range(total // write_size):
             await send_all(chunk)
         line: bytes = await reader.readline()
         return line
@@ -356,7 +383,9 @@ class AnyioNative:
     async def serve(
         self, handler: str, total: int, *, task_status: anyio.abc.TaskStatus[int]
     ) -> None:
-        callback = self._echo if handler == "echo" else partial(self._sink, total)
+        callback = (
+            self._echo if handler == "echo" else partial(self._sink, total, _read_size(handler))
+        )
         listener = await anyio.create_tcp_listener(local_host=HOST, local_port=0)
         async with listener:
             task_status.started(listener.extra(anyio.abc.SocketAttribute.local_port))
@@ -375,14 +404,14 @@ class AnyioNative:
                 await send(line + b"\n")
 
     @staticmethod
-    async def _sink(total: int, stream: anyio.abc.SocketStream) -> None:
+    async def _sink(total: int, read_size: int, stream: anyio.abc.SocketStream) -> None:
         async with stream:
             receive = BufferedByteReceiveStream(stream).receive
             while True:
                 got = 0
                 while got < total:
                     try:
-                        data = await receive(READ_SIZE)
+                        data = await receive(read_size)
                     except anyio.EndOfStream:
                         return
                     got += len(data)
@@ -409,11 +438,13 @@ class AnyioNative:
 
         return await _gather(self.framework, one, conns)
 
-    async def bulk(self, conns: list[Connection], total: int) -> bytes:
+    async def bulk(
+        self, conns: list[Connection], total: int, write_size: int = WRITE_SIZE
+    ) -> bytes:
         ((stream, buffered),) = conns
-        chunk = b"b" * WRITE_SIZE
+        chunk = b"b" * write_size
         send = stream.send
-        for _ in range(total // WRITE_SIZE):
+        for _ in range(total // write_size):
             await send(chunk)
         line: bytes = await buffered.receive_until(b"\n", LINE_LIMIT)
         return line + b"\n"
@@ -497,7 +528,7 @@ def build(
             expected: bytes,
             unit: str,
             group: str,
-            goal: float,
+            goal: float | None,
             portal: anyio.from_thread.BlockingPortal = portal,
             implementations: list[Implementation] = implementations,
             native: Implementation = native,
@@ -561,7 +592,37 @@ def build(
             group=f"{framework.name}: bulk, {mib} MiB in {WRITE_SIZE // 1024} KiB writes",
             goal=BULK_GOAL,
         )
+        if framework.name != "trio":
+            continue
+        # Other write and read sizes, reported without a goal (trio only: anyio
+        # on trio uses the same transport).
+        total = SHAPE_BYTES[pick]
+        mib = total // 2**20
+        for write_size, read_size in SHAPES:
+
+            def shape(
+                impl: Implementation, total: int = total, write_size: int = write_size
+            ) -> Work:
+                return partial(impl.bulk, total=total, write_size=write_size)
+
+            sizes = f"{_kib(write_size)}/{_kib(read_size)}"
+            versus(
+                f"{framework.name} bulk {sizes}",
+                f"sink:{read_size}",
+                total,
+                1,
+                shape,
+                ops=mib,
+                expected=b"%d\n" % total,
+                unit="MiB",
+                group=f"{framework.name}: bulk, {mib} MiB, written / read {sizes} at a time",
+                goal=None,
+            )
     return cases, comparisons
+
+
+def _kib(size: int) -> str:
+    return f"{size // 2**20} MiB" if size >= 2**20 else f"{size // 1024} KiB"
 
 
 @contextlib.contextmanager

@@ -24,7 +24,8 @@ BENCHMARKS = ("core", "asyncio", "pull")
 # Smoke mode: the scripts' small --quick workloads, and one round each.
 SMOKE = ("--quick", "--rounds", "1")
 
-# bench_pull's comparisons: one per framework and workload (quick sizes).
+# bench_pull's comparisons: one per framework and workload (quick sizes), and
+# on trio one per bulk shape (write size / read size).
 PULL_COMPARISONS = [
     f"{framework} {workload}: ours vs {native}"
     for framework, native in (
@@ -32,7 +33,17 @@ PULL_COMPARISONS = [
         ("anyio/asyncio", "anyio BufferedByteReceiveStream"),
         ("anyio/trio", "anyio BufferedByteReceiveStream"),
     )
-    for workload in ("ping-pong 1x200", "ping-pong 10x20", "bulk 8 MiB")
+    for workload in (
+        "ping-pong 1x200",
+        "ping-pong 10x20",
+        "bulk 8 MiB",
+        *(
+            [f"bulk {shape}" for shape in ("4 KiB/64 KiB", "16 KiB/64 KiB", "64 KiB/4 KiB")]
+            + [f"bulk {shape}" for shape in ("64 KiB/32 KiB", "256 KiB/64 KiB", "1 MiB/1 MiB")]
+            if framework == "trio"
+            else []
+        ),
+    )
 ]
 
 # A harness script whose case returns a wrong result: the harness raises.
