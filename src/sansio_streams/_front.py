@@ -789,6 +789,12 @@ class _Link:
         )
         return read, write
 
+    def checkpoint(self) -> Awaitable[None]:
+        """The backend's checkpoint, to await; bytes sent before it count as
+        yielded on.  (Not a coroutine itself: no extra frame per read.)"""
+        self.sent_unyielded = False
+        return self._backend().checkpoint()
+
     async def wait_progress(self) -> None:
         event = self.progress
         if event is None:
@@ -835,14 +841,12 @@ class _Link:
             self.step(True)
             if self.rx_count != start:
                 # Received without waiting: still let other tasks run.
-                self.sent_unyielded = False
-                await self._backend().checkpoint()
+                await self.checkpoint()
                 return
             if self.sent_unyielded and self._backend().yield_before_reply:
                 # write() cannot await, so the read after it yields first (see
                 # Backend.yield_before_reply), then looks again.
-                self.sent_unyielded = False
-                await self._backend().checkpoint()
+                await self.checkpoint()
                 if self.rx_count != start:
                     return
                 self.maybe_readable = True
@@ -879,7 +883,7 @@ class _Link:
         wbuf = self.wbuf
         try:
             start = self.rx_count
-            await self._backend().checkpoint()
+            await self.checkpoint()
             while True:
                 if wbuf.pending or transport.pending:  # type: ignore[union-attr]
                     self.step(False)
@@ -1476,17 +1480,12 @@ class StreamReader:
         """Return True if the buffer is empty and EOF was received."""
         return self._core.at_eof()
 
-    async def _wait(self, func_name: str) -> None:
+    def _waiting_link(self) -> _Link:
+        """The link, with a backend to wait with (a hand-made reader's default)."""
         link = self._link
         if link.backend is None:
             link.backend = type(self)._default_backend()
-        await link.fill(func_name)
-
-    async def _read_direct(self, n: int) -> bytes | None:
-        link = self._link
-        if link.backend is None:
-            link.backend = type(self)._default_backend()
-        return await link.read_direct(n)
+        return link
 
     # ------------------------------------------------------------- reading
 
@@ -1499,11 +1498,11 @@ class StreamReader:
                 return result
             if n >= _DIRECT_READ:
                 # An empty buffer and a large read: skip the core.
-                data = await self._read_direct(n)
+                data = await self._waiting_link().read_direct(n)
                 if data is not None:
                     return data
             else:
-                await self._wait("read")
+                await self._waiting_link().fill("read")
 
     async def readline(self) -> bytes:
         """Read one line ending with ``b"\\n"``; at EOF the partial last line, then ``b""``."""
@@ -1512,7 +1511,7 @@ class StreamReader:
             result = core.readline()
             if result is not NEED_DATA:
                 return result
-            await self._wait("readuntil")
+            await self._waiting_link().fill("readuntil")
 
     async def readexactly(self, n: int) -> bytes:
         """Read exactly ``n`` bytes (IncompleteReadError if EOF comes first)."""
@@ -1521,7 +1520,7 @@ class StreamReader:
             result = core.readexactly(n)
             if result is not NEED_DATA:
                 return result
-            await self._wait("readexactly")
+            await self._waiting_link().fill("readexactly")
 
     async def readuntil(self, separator: bytes | tuple[bytes, ...] = _NEWLINE) -> bytes:
         """Read up to and including ``separator`` (or the first of a tuple to match)."""
@@ -1530,7 +1529,7 @@ class StreamReader:
             result = core.readuntil(separator)
             if result is not NEED_DATA:
                 return result
-            await self._wait("readuntil")
+            await self._waiting_link().fill("readuntil")
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
@@ -1759,8 +1758,7 @@ class StreamWriter:
                 # No wait: still a checkpoint, as every trio and anyio call
                 # is (cancellation is seen here, other tasks run: a peer task
                 # reading what we sent keeps the kernel's buffers short).
-                link.sent_unyielded = False
-                await link._backend().checkpoint()
+                await link.checkpoint()
             if not link.closed:
                 return
         raise ConnectionResetError("Connection lost")

@@ -67,6 +67,7 @@ class SocketTransport(front.SocketTransport):
 
     async def wait(self, readable: bool, writable: bool) -> None:
         sock = self._sock
+        self._waiting = sock
         try:
             if readable and writable and _EPOLL is not None:
                 if sock.fileno() < 0:
@@ -81,16 +82,13 @@ class SocketTransport(front.SocketTransport):
                 self._waiting = fd
                 await trio.lowlevel.wait_readable(fd)
             elif readable and writable:
-                self._waiting = sock
                 async with trio.open_nursery() as nursery:
                     self._race = nursery
                     nursery.start_soon(_race, trio.lowlevel.wait_readable, sock, nursery)
                     nursery.start_soon(_race, trio.lowlevel.wait_writable, sock, nursery)
             elif readable:
-                self._waiting = sock
                 await trio.lowlevel.wait_readable(sock)
             else:
-                self._waiting = sock
                 await trio.lowlevel.wait_writable(sock)
         except trio.ClosedResourceError:
             pass  # closed or interrupted while we waited: the caller looks again
